@@ -1,0 +1,117 @@
+# Corral build.  `make` builds build/corral.elf; see README.md for the rest.
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+CPUS   ?= 4
+ACCEL  ?= tcg
+APPEND ?=
+B      := build
+
+CXX  := g++
+NASM := nasm
+LD   := ld
+
+# Freestanding i386 C++20 (DESIGN.md §2).  Every function gets the fentry
+# layout (one 5-byte NOP at entry, listed in __mcount_loc) for the int3
+# strategy; HOTPATCHABLE functions opt out of it for the hotpatch layout.
+CXXFLAGS := -m32 -std=c++20 -ffreestanding -fno-exceptions -fno-rtti -fno-pic -fno-pie \
+            -fno-omit-frame-pointer -mno-sse -mno-mmx -mno-80387 -fno-stack-protector \
+            -fno-asynchronous-unwind-tables -fno-strict-aliasing \
+            -pg -mfentry -mnop-mcount -mrecord-mcount \
+            -O2 -g -Wall -Wextra -Werror -I. -MMD -MP
+NASMFLAGS := -f elf32 -g -F dwarf
+LDFLAGS := -m elf_i386 -T linker.ld --orphan-handling=error -nostdlib -z noexecstack
+LIBGCC := $(shell $(CXX) -m32 -print-libgcc-file-name 2>/dev/null)
+
+CXX_SRCS := $(shell find arch kernel patching -name '*.cpp' 2>/dev/null | sort)
+ASM_SRCS := $(shell find boot arch patching -name '*.asm' 2>/dev/null | sort)
+OBJS := $(CXX_SRCS:%.cpp=$(B)/%.o) $(ASM_SRCS:%.asm=$(B)/%.asm.o)
+
+QEMU := qemu-system-i386
+QEMU_ACCEL_tcg   := -accel tcg
+QEMU_ACCEL_mttcg := -accel tcg,thread=multi
+QEMU_ACCEL_kvm   := -accel kvm
+QEMU_FLAGS := -smp $(CPUS) -m 128M $(QEMU_ACCEL_$(ACCEL)) -display none \
+              -device isa-debug-exit,iobase=0xf4,iosize=0x04
+
+.PHONY: all iso run run-iso test host-test debug deps clean
+all: $(B)/corral.elf $(B)/compile_commands.json
+
+$(B)/%.o: %.cpp Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CXX   $<"
+	@$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(B)/%.asm.o: %.asm Makefile
+	@mkdir -p $(dir $@)
+	@echo "  NASM  $<"
+	@$(NASM) $(NASMFLAGS) $< -o $@
+
+# Two links: the first gives the addresses for the symbol table (.ksyms),
+# the second adds it.  .ksyms is the last section, so no other symbol moves;
+# the comparison below proves that on every build.
+$(B)/ksyms-empty.bin:
+	@mkdir -p $(B)
+	@printf 'KSYM\0\0\0\0\x0c\0\0\0' > $@
+
+$(B)/%.ksyms.o: $(B)/%.bin
+	@objcopy -I binary -O elf32-i386 -B i386 --strip-all \
+	  --rename-section .data=.ksyms,alloc,load,readonly,data,contents $< $@
+
+$(B)/corral.pass1.elf: $(OBJS) $(B)/ksyms-empty.ksyms.o linker.ld
+	@echo "  LD    $@"
+	@$(LD) $(LDFLAGS) -o $@ $(OBJS) $(B)/ksyms-empty.ksyms.o $(LIBGCC)
+
+$(B)/ksyms.bin: $(B)/corral.pass1.elf scripts/gen-symbols
+	@echo "  SYMS  $@"
+	@scripts/gen-symbols $< $@
+
+$(B)/corral.elf: $(OBJS) $(B)/ksyms.ksyms.o linker.ld
+	@echo "  LD    $@"
+	@$(LD) $(LDFLAGS) -o $@ $(OBJS) $(B)/ksyms.ksyms.o $(LIBGCC)
+	@cmp -s <(nm $(B)/corral.pass1.elf | grep -v -e __ksyms -e __kernel_end) <(nm $@ | grep -v -e __ksyms -e __kernel_end) || \
+	  { echo "error: symbols moved between the two links (is .ksyms still last?)"; rm -f $@; exit 1; }
+	@grub-file --is-x86-multiboot $@ || { echo "error: $@ is not a multiboot kernel"; rm -f $@; exit 1; }
+
+$(B)/compile_commands.json: Makefile $(CXX_SRCS)
+	@mkdir -p $(B)
+	@python3 scripts/gen-compile-commands "$(CXX) $(CXXFLAGS)" $(CXX_SRCS) > $@
+
+iso: deps $(B)/corral.iso
+$(B)/corral.iso: $(B)/corral.elf boot/grub.cfg
+	@rm -rf $(B)/isodir && mkdir -p $(B)/isodir/boot/grub
+	cp $(B)/corral.elf $(B)/isodir/boot/corral.elf
+	cp boot/grub.cfg $(B)/isodir/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(B)/isodir 2>$(B)/grub-mkrescue.log || { cat $(B)/grub-mkrescue.log; exit 1; }
+
+# Installs missing packages (a no-op when everything is present).
+deps:
+	@scripts/install-deps
+
+# The kernel with its serial console on this terminal (Ctrl-A X quits QEMU).
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(QEMU) $(QEMU_FLAGS) -kernel $(B)/corral.elf -append "$(APPEND)" -serial mon:stdio
+
+run-iso: iso
+	$(QEMU) $(QEMU_FLAGS) -cdrom $(B)/corral.iso -serial mon:stdio
+
+test: deps
+	@$(MAKE) --no-print-directory all iso
+	@scripts/run-tests
+
+host-test: deps
+	cmake -S tests/host -B $(B)/host -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build $(B)/host -j2
+	ctest --test-dir $(B)/host --output-on-failure
+
+# QEMU waits for gdb; gdb connects, breaks at kmain and shows source lines.
+debug: deps
+	@$(MAKE) --no-print-directory all
+	$(QEMU) $(QEMU_FLAGS) -kernel $(B)/corral.elf -append "$(APPEND)" -serial file:$(B)/debug-serial.log -s -S &
+	gdb -q -x scripts/gdbinit $(B)/corral.elf
+
+clean:
+	rm -rf $(B)
+
+-include $(OBJS:.o=.d)

@@ -1,0 +1,95 @@
+// The IDT and the C++ side of every trap: the frame chain, handler lookup by
+// vector, and the panic path for exceptions nobody claimed.
+#include "arch/x86/gdt.h"
+#include "arch/x86/interrupts.h"
+#include "arch/x86/safe_access.h"
+#include "arch/x86/trap.h"
+#include "kernel/config.h"
+#include "kernel/panic.h"
+
+extern "C" uint32_t isr_stub_table[256];
+
+namespace corral::arch {
+namespace {
+
+struct [[gnu::packed]] IdtEntry {
+    uint16_t offset_low, selector;
+    uint8_t zero, type_attr;
+    uint16_t offset_high;
+};
+
+// One IDT per CPU: they differ only in the double-fault task gate, which
+// must name that CPU's own double-fault TSS (a TSS cannot be entered twice).
+IdtEntry idt[config::MAX_CPUS][VECTOR_COUNT] __attribute__((aligned(8)));
+IdtEntry idt_template[VECTOR_COUNT];
+TrapHandler handlers[VECTOR_COUNT];
+TrapHooks hooks;
+
+const char* const exception_names[32] = {
+    "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range", "invalid opcode",
+    "device not available", "double fault", "coprocessor overrun", "invalid TSS", "segment not present",
+    "stack fault", "general protection", "page fault", "reserved", "x87 error", "alignment check",
+    "machine check", "SIMD error", "virtualization", "control protection", "reserved", "reserved",
+    "reserved", "reserved", "reserved", "reserved", "hypervisor injection", "VMM communication",
+    "security", "reserved"};
+
+}  // namespace
+
+const char* exception_name(uint32_t vector) {
+    if (vector < 32) return exception_names[vector];
+    return vector < VECTOR_COUNT ? "interrupt" : "?";
+}
+
+void idt_init() {
+    for (int v = 0; v < VECTOR_COUNT; v++) {
+        uint32_t off = isr_stub_table[v];
+        // 0x8e: present, ring 0, 32-bit interrupt gate (IF cleared on entry).
+        idt_template[v] = IdtEntry{uint16_t(off & 0xffff), KERNEL_CS, 0, 0x8e, uint16_t(off >> 16)};
+    }
+}
+
+void idt_load(int cpu) {
+    for (int v = 0; v < VECTOR_COUNT; v++) idt[cpu][v] = idt_template[v];
+    // Double fault goes through a task gate (0x85) to a TSS with its own
+    // stack, so a kernel stack overflow can still be reported.
+    idt[cpu][VECTOR_DOUBLE_FAULT] = IdtEntry{0, double_fault_tss_selector(cpu), 0, 0x85, 0};
+    struct [[gnu::packed]] { uint16_t limit; uint32_t base; } idtr{sizeof(idt[cpu]) - 1,
+                                                                   uint32_t(uintptr_t(idt[cpu]))};
+    asm volatile("lidt %0" ::"m"(idtr));
+}
+
+void register_trap_handler(int vector, TrapHandler handler) {
+    if (vector < 0 || vector >= VECTOR_COUNT) panic("register_trap_handler: bad vector %d", vector);
+    handlers[vector] = handler;
+}
+
+void set_trap_hooks(const TrapHooks& h) { hooks = h; }
+
+}  // namespace corral::arch
+
+using namespace corral::arch;
+
+// Called from isr_common with interrupts off.  Links the frame into the
+// current thread's chain first, so that anything looking at saved contexts
+// while this handler runs (the patcher's scan) sees this frame too.
+extern "C" void trap_dispatch(TrapFrame* frame) {
+    TrapFrame** chain = hooks.current_frame_chain ? hooks.current_frame_chain() : nullptr;
+    if (chain) {
+        frame->prev = *chain;
+        *chain = frame;
+    }
+    const uint32_t v = frame->vector;
+    bool handled = false;
+    if (handlers[v]) handled = handlers[v](frame);
+    if (v >= uint32_t(VECTOR_IRQ_BASE)) {
+        irq_end_of_interrupt(v);
+        handled = true;
+    } else if (!handled && !apply_exception_fixup(frame)) {
+        corral::panic_with_frame(frame, "unhandled %s (vector %u, error %#x)", exception_name(v), v,
+                                 frame->error_code);
+    }
+    // Preemption happens here, with the frame still linked: a thread switched
+    // out now keeps its interrupted EIP visible to the patcher's scan.
+    if (v >= uint32_t(VECTOR_IRQ_BASE) && hooks.after_irq) hooks.after_irq(frame);
+    if (chain) *chain = frame->prev;
+}

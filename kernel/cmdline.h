@@ -1,0 +1,48 @@
+// The kernel command line (DESIGN.md §3): what this boot should do.
+//
+//   <kernel path> [test=<glob>] [demo=<name|all>] [stress=<seconds>]
+//                 [bench=<name|all>] [strategy=<name>] [seed=<n>] [exit]
+//                 [selftest=<fail|panic|triple|hang>]
+//
+// Words are separated by spaces or tabs.  The first word is always the
+// kernel's path (QEMU's multiboot loader and GRUB both put it there) and is
+// skipped.  Anything not understood is an error, never a silent default:
+// the caller prints the one-line error and falls back to the shell.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/lib/result.h"
+
+namespace corral {
+
+struct BootOptions {
+    bool has_test = false;
+    char test_glob[64] = {};
+    bool has_demo = false;
+    char demo[32] = {};
+    bool has_stress = false;
+    uint32_t stress_seconds = 0;
+    bool has_bench = false;
+    char bench[32] = {};
+    bool has_strategy = false;
+    char strategy[16] = {};      // one of: naive corral corral-scan hotpatch int3
+    bool has_seed = false;
+    uint32_t seed = 0;
+    bool exit_when_done = false;  // `exit`: power off via isa-debug-exit when done
+    bool has_selftest = false;
+    char selftest[16] = {};      // negative controls for the test driver
+
+    // True when no work was requested (test, demo, stress, bench, selftest):
+    // then the kernel starts the serial shell.  strategy/seed/exit only
+    // modify work, so on their own they still get the shell.
+    bool wants_shell() const;
+};
+
+// Parses a multiboot command line.  nullptr or "" (or only the kernel path)
+// gives all defaults.  Errors (unknown key, missing value, value too long,
+// bad number, unknown strategy or selftest, a key given twice, a value on
+// `exit`) come back as one line starting "cmdline: ".
+Result<BootOptions> parse_cmdline(const char* cmdline);
+
+}  // namespace corral

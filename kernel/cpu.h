@@ -1,0 +1,43 @@
+// Per-CPU data, reached through the GS segment (arch/x86/gdt.cpp points each
+// CPU's GS base at its own Cpu).  this_cpu() is one instruction.
+#pragma once
+#include <stdint.h>
+
+#include "kernel/config.h"
+
+namespace corral {
+
+struct Thread;
+
+struct Cpu {
+    Cpu* self;                    // at offset 0: this_cpu() reads %gs:0
+    int index;                    // 0 .. cpu_count()-1, the BSP is 0
+    uint32_t lapic_id;
+    bool online;
+    Thread* current;              // thread running on this CPU
+    Thread* idle;
+    // Interrupt-disable nesting (xv6's push_off/pop_off): spinlocks nest.
+    int cli_depth;
+    bool irqs_were_enabled;
+    int irq_nesting;              // > 0 while in an interrupt handler
+    volatile uint64_t ticks;      // timer interrupts taken
+    uint64_t context_switches;
+};
+
+extern Cpu cpus[config::MAX_CPUS];
+
+inline Cpu* this_cpu() {
+    Cpu* c;
+    asm volatile("movl %%gs:0, %0" : "=r"(c));
+    return c;
+}
+inline int cpu_index() { return this_cpu()->index; }
+
+int cpu_count();                  // CPUs online
+void cpu_set_count(int n);
+
+// xv6-style interrupt-disable nesting used by spinlocks.
+void push_cli();
+void pop_cli();
+
+}  // namespace corral

@@ -1,0 +1,114 @@
+// The shell: bad input gets one clear error line and never hurts the kernel.
+#include "arch/x86/cpu.h"
+#include "kernel/console/console.h"
+#include "kernel/lib/string.h"
+#include "kernel/shell.h"
+#include "kernel/sync/spinlock.h"
+#include "kernel/test/ktest.h"
+
+namespace corral {
+namespace {
+
+struct Run {
+    int status;
+    char out[512];
+};
+
+Run run(const char* line) {
+    Run r{};
+    console_capture_begin(r.out, sizeof r.out);
+    r.status = shell_execute(line);
+    console_capture_end();
+    return r;
+}
+
+bool contains(const char* hay, const char* needle) {
+    size_t n = str_len(needle);
+    for (; *hay; hay++)
+        if (str_starts_with(hay, needle)) return true;
+    return n == 0;
+}
+
+int count_lines(const char* s) {
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+// One error line, starting "error:".
+void expect_one_error(KTestContext& t, const char* line) {
+    Run r = run(line);
+    if (r.status == 0 || !str_starts_with(r.out, "error: ") || count_lines(r.out) != 1)
+        t.fail(__FILE__, __LINE__, "'%s' gave status %d and output '%s'", line, r.status, r.out);
+}
+
+KTEST(shell, unknown_command_is_one_error_line) {
+    Run r = run("frobnicate now");
+    KEXPECT_EQ(r.status, -1);
+    KEXPECT(contains(r.out, "unknown command 'frobnicate'"));
+    KEXPECT_EQ(count_lines(r.out), 1);
+}
+
+KTEST(shell, bad_arguments_are_one_error_line) {
+    expect_one_error(t, "peek");
+    expect_one_error(t, "peek zzz 4");
+    expect_one_error(t, "peek 0x100000 0");
+    expect_one_error(t, "peek 0x100000 100000");
+    expect_one_error(t, "peek 0x100000 4x");
+    expect_one_error(t, "sym");
+    expect_one_error(t, "sym no_such_symbol_here");
+    expect_one_error(t, "mem extra");
+    expect_one_error(t, "help nonsense");
+    expect_one_error(t, "reboot now");
+}
+
+KTEST(shell, empty_and_overlong_lines) {
+    KEXPECT_EQ(run("").status, -1);
+    KEXPECT_EQ(run("    ").status, -1);
+    char longline[300];
+    for (size_t i = 0; i < sizeof longline - 1; i++) longline[i] = 'a';
+    longline[sizeof longline - 1] = 0;
+    Run r = run(longline);
+    KEXPECT_EQ(r.status, -1);
+    KEXPECT(str_starts_with(r.out, "error: line too long"));
+}
+
+KTEST(shell, peek_unmapped_prints_question_marks) {
+    Run r = run("peek 0 4");
+    KEXPECT_EQ(r.status, 0);
+    KEXPECT(contains(r.out, "00000000: ?? ?? ?? ??"));
+}
+
+KTEST(shell, peek_symbol_shows_bytes) {
+    // Every fentry-layout function starts with the 5-byte NOP 0f 1f 44 00 00.
+    Run r = run("peek corral::shell_execute 5");
+    KEXPECT_EQ(r.status, 0);
+    KEXPECT(contains(r.out, "0f 1f 44 00 00"));
+}
+
+KTEST(shell, sym_and_help) {
+    Run r = run("sym kmain");
+    KEXPECT_EQ(r.status, 0);
+    KEXPECT(contains(r.out, "kmain"));
+    r = run("help");
+    KEXPECT_EQ(r.status, 0);
+    KEXPECT(contains(r.out, "peek <addr|symbol> <count>"));
+    KEXPECT(contains(r.out, "reboot"));
+}
+
+KTEST(sync, spinlock_holding_and_interrupts) {
+    Spinlock lock("test");
+    KEXPECT(!lock.holding());
+    KEXPECT(arch::interrupts_enabled());
+    {
+        SpinlockGuard g(lock);
+        KEXPECT(lock.holding());
+        KEXPECT(!arch::interrupts_enabled());   // held locks keep IRQs off on this CPU
+        KEXPECT(!lock.try_lock());
+    }
+    KEXPECT(!lock.holding());
+    KEXPECT(arch::interrupts_enabled());
+}
+
+}  // namespace
+}  // namespace corral

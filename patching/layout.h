@@ -1,0 +1,34 @@
+// Patch-site layouts (DESIGN.md §2).  Two layouts, both made by GCC:
+//
+//  * hotpatch layout: HOTPATCHABLE functions get >= 5 bytes of int3 padding
+//    before a 16-byte-aligned entry that starts with the 2-byte `mov edi,edi`
+//    (8b ff).  DECLARE_HOTPATCHABLE(fn) records fn in .hotpatch_sites so the
+//    post-link verifier (scripts/host/verify_layout.cpp) can check the layout
+//    and the patcher can find it.  `noipa` keeps GCC from inlining or cloning
+//    it, which would let callers bypass the patch.  `no_instrument_function`
+//    is there because GCC refuses ms_hook_prologue together with -mfentry.
+//
+//  * fentry layout: every other function is compiled with -pg -mfentry
+//    -mnop-mcount -mrecord-mcount and starts with one 5-byte NOP
+//    (0f 1f 44 00 00); __mcount_loc lists every such site.
+//
+// NOT_PATCHABLE marks code the patcher runs while patching (trap entry, the
+// #BP/#DB/IPI handlers, corral, scan, text writer, the switch path): it goes
+// to its own text range, gets no fentry NOP, and the planner refuses it.
+#pragma once
+#include <stdint.h>
+
+namespace corral {
+
+struct HotpatchSite {
+    const char* name;
+    const void* entry;
+};
+
+}  // namespace corral
+
+#define HOTPATCHABLE __attribute__((ms_hook_prologue, noipa, no_instrument_function, aligned(16)))
+#define DECLARE_HOTPATCHABLE(fn)                                                         \
+    [[gnu::used, gnu::section(".hotpatch_sites")]] static const ::corral::HotpatchSite \
+        hotpatch_site_##fn{#fn, (const void*)&fn}
+#define NOT_PATCHABLE __attribute__((section(".text.not_patchable"), no_instrument_function, noinline))

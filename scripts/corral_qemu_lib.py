@@ -1,0 +1,358 @@
+"""Corral's QEMU test driver: build the QEMU command, stream the serial log,
+judge it.  `scripts/corral-qemu` is the command-line entry point; the judging
+is a pure function (`judge`) so tests/driver/ can check it on canned logs.
+
+The serial contract it relies on is DESIGN.md §3: one `Corral <v> booting`
+banner per boot, `[ FAIL ] name: why`, `ktest: N passed, N failed`,
+`PANIC: ...`, and the kernel ending its run through isa-debug-exit (QEMU's
+exit code is then (value << 1) | 1, so 1 means the kernel said "pass").
+"""
+
+import argparse
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import List, Optional
+
+BANNER_RE = re.compile(r"^Corral \S+ booting")
+# Named groups: when a --require regex has them, the counts are checked too.
+DEFAULT_REQUIRE = r"^ktest: (?P<passed>\d+) passed, (?P<failed>\d+) failed"
+DEFAULT_APPEND = "test=* exit"
+KERNEL_PASS_EXIT = 1          # isa-debug-exit value 0 -> (0 << 1) | 1
+KERNEL_FAIL_EXIT = 3          # isa-debug-exit value 1 -> (1 << 1) | 1
+PANIC_GRACE_S = 2.0           # keep reading after PANIC so the backtrace lands in the log
+ACCELS = {"tcg": ["-accel", "tcg"],
+          "mttcg": ["-accel", "tcg,thread=multi"],
+          "kvm": ["-accel", "kvm"]}
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    reason: str = ""                 # first reason for a FAIL, "" on PASS
+    ktests: Optional[int] = None     # N from the summary, when it has counts
+
+
+def log_lines(text: str) -> List[str]:
+    """Serial text as lines without CR/NUL noise (the UART may send CRLF)."""
+    return [ln.replace("\r", "").replace("\x00", "") for ln in text.split("\n")]
+
+
+def _short(line: str, limit: int = 160) -> str:
+    line = line.strip()
+    return line if len(line) <= limit else line[:limit - 3] + "..."
+
+
+def _last_line(lines: List[str]) -> str:
+    for ln in reversed(lines):
+        if ln.strip():
+            return _short(ln)
+    return "no output"
+
+
+def judge(log_text: str, exit_code: Optional[int], timed_out: bool,
+          require: str = DEFAULT_REQUIRE, timeout_s: Optional[float] = None) -> Verdict:
+    """Decides PASS/FAIL from the serial log, QEMU's exit code (None or
+    negative when the driver killed it) and whether the timeout hit.
+    Checks run in order of how much they explain: a reset or panic is the
+    root cause of whatever else is missing, so it is reported first."""
+    lines = log_lines(log_text)
+    banners = sum(1 for ln in lines if BANNER_RE.match(ln))
+    if banners >= 2:
+        return Verdict(False, f"reset detected ({banners} boot banners)")
+    panic = next((ln for ln in lines if ln.startswith("PANIC")), None)
+    if panic is not None:
+        return Verdict(False, _short(panic))
+    fails = [ln for ln in lines if "[ FAIL ]" in ln]
+    if fails:
+        n = len(fails)
+        first = _short(fails[0][fails[0].index("[ FAIL ]"):])
+        return Verdict(False, f"{n} ktest{'s' if n != 1 else ''} failed: {first}")
+    if timed_out:
+        after = f" after {timeout_s:g} s" if timeout_s is not None else ""
+        return Verdict(False, f"timeout{after} (last line: {_last_line(lines)})")
+    if banners == 0:
+        return Verdict(False, f"no boot banner (QEMU exit code {exit_code}; last line: {_last_line(lines)})")
+    rx = re.compile(require)
+    summary = None
+    for ln in lines:                 # the last summary wins (there should be one)
+        m = rx.search(ln)
+        if m:
+            summary = m
+    if summary is None:
+        what = "no ktest summary" if require == DEFAULT_REQUIRE else f"no line matches --require {require!r}"
+        return Verdict(False, f"{what} (last line: {_last_line(lines)})")
+    ktests = None
+    groups = summary.re.groupindex
+    if "passed" in groups and "failed" in groups:
+        ktests, failed = int(summary.group("passed")), int(summary.group("failed"))
+        if failed:
+            return Verdict(False, f"summary reports {failed} failed: {_short(summary.string)}")
+        if ktests == 0:
+            return Verdict(False, f"zero ktests ran (does the test= glob match anything?): {_short(summary.string)}")
+    if exit_code != KERNEL_PASS_EXIT:
+        if exit_code == KERNEL_FAIL_EXIT:
+            why = "the kernel reported failure through isa-debug-exit"
+        elif exit_code is None or exit_code < 0:
+            why = "QEMU was killed"
+        else:
+            why = f"expected {KERNEL_PASS_EXIT} (isa-debug-exit 0)"
+        return Verdict(False, f"QEMU exit code {exit_code}: {why}")
+    return Verdict(True, "", ktests)
+
+
+def invert(v: Verdict) -> Verdict:
+    """--expect-fail: a negative control passes when the run fails."""
+    if v.passed:
+        n = f" ({v.ktests} ktests)" if v.ktests is not None else ""
+        return Verdict(False, f"expected a failure, but the run passed{n}", v.ktests)
+    return Verdict(True, f"failed as expected: {v.reason}", v.ktests)
+
+
+# ---------------------------------------------------------------- command line
+
+class UsageError(Exception):
+    """Bad options or an environment that cannot run the test (exit 2)."""
+
+
+def slug(text: str) -> str:
+    text = text.replace("*", "all")
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+
+
+def default_name(args) -> str:
+    """smp4-tcg for the standard ktest run, plus the unusual cmdline words."""
+    base = f"{'iso-' if args.iso else ''}smp{args.cpus}-{args.accel}"
+    extra = [w for w in (args.append or "").split() if w not in DEFAULT_APPEND.split()]
+    return base + ("-" + slug(" ".join(extra)) if extra else "")
+
+
+def _glue_qemu_args(argv):
+    """`--qemu-arg -d` -> `--qemu-arg=-d`: argparse would take "-d" for an option."""
+    out, it = [], iter(argv)
+    for a in it:
+        out.append(f"{a}={next(it, '')}" if a == "--qemu-arg" else a)
+    return out
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog="corral-qemu",
+        description="Boot Corral under QEMU and judge its serial log (PASS/FAIL).")
+    p.add_argument("--kernel", default="build/corral.elf", help="multiboot ELF (default %(default)s)")
+    p.add_argument("--iso", help="boot this ISO with -cdrom; the cmdline then comes from grub.cfg")
+    p.add_argument("--append", default=None, help=f"kernel cmdline (default {DEFAULT_APPEND!r})")
+    p.add_argument("--cpus", type=int, default=1, help="-smp N (default 1)")
+    p.add_argument("--accel", choices=sorted(ACCELS), default="tcg")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds (default 120)")
+    p.add_argument("--log", help="serial log path (default build/test-logs/<name>.log)")
+    p.add_argument("--name", help="name used in the verdict line and default log path")
+    p.add_argument("--require", default=DEFAULT_REQUIRE,
+                   help="regex of the summary line that must appear; groups named passed/failed "
+                        "are checked (default: the ktest summary)")
+    p.add_argument("--expect-fail", action="store_true", help="invert the verdict (negative controls)")
+    echo = p.add_mutually_exclusive_group()
+    echo.add_argument("--echo", dest="echo", action="store_true", default=None, help="echo serial lines live")
+    echo.add_argument("--quiet", dest="echo", action="store_false", help="do not echo (default unless a tty)")
+    p.add_argument("--qemu-arg", action="append", default=[], metavar="ARG", help="extra QEMU argument (repeatable)")
+    args = p.parse_args(_glue_qemu_args(sys.argv[1:] if argv is None else argv))
+    if args.iso and args.append is not None:
+        raise UsageError("--append cannot be used with --iso: the cmdline comes from grub.cfg")
+    if args.append is None and not args.iso:
+        args.append = DEFAULT_APPEND
+    if args.cpus < 1 or args.cpus > 255:
+        raise UsageError(f"--cpus {args.cpus}: must be 1..255")
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    try:
+        re.compile(args.require)
+    except re.error as e:
+        raise UsageError(f"--require: bad regex: {e}")
+    if args.echo is None:
+        args.echo = sys.stdout.isatty()
+    args.name = args.name or default_name(args)
+    args.log = args.log or os.path.join("build", "test-logs", args.name + ".log")
+    return args
+
+
+def kvm_usable() -> bool:
+    """KVM needs /dev/kvm openable read-write, not merely present."""
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC))
+        return True
+    except OSError:
+        return False
+
+
+def qemu_command(args, qemu: str = "qemu-system-i386") -> List[str]:
+    # No -no-reboot: a triple fault must reset so a second banner shows it.
+    boot = ["-cdrom", args.iso] if args.iso else ["-kernel", args.kernel, "-append", args.append]
+    return [qemu, *boot, "-smp", str(args.cpus), "-m", "128M",
+            "-display", "none", "-monitor", "none", "-serial", "stdio",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            *ACCELS[args.accel], *args.qemu_arg]
+
+
+def check_environment(args, qemu: str):
+    image = args.iso or args.kernel
+    if not os.path.isfile(image):
+        raise UsageError(f"{image} not found (run `make{' iso' if args.iso else ''}` first)")
+    if args.accel == "kvm" and not kvm_usable():
+        raise UsageError("--accel kvm needs /dev/kvm readable and writable; use --accel tcg or mttcg")
+    if os.sep not in qemu and not any(os.access(os.path.join(d, qemu), os.X_OK)
+                                      for d in os.environ.get("PATH", "").split(os.pathsep)):
+        raise UsageError(f"{qemu} not found in PATH (scripts/install-deps installs it)")
+
+
+# ---------------------------------------------------------------- running QEMU
+
+@dataclass
+class RunResult:
+    log_text: str
+    exit_code: Optional[int]     # None/negative when the driver killed QEMU
+    timed_out: bool
+    seconds: float
+    stderr: str
+
+
+def _pump(stream, q: "queue.Queue"):
+    """Reader thread: raw chunks, so a line without "\\n" still gets logged."""
+    fd = stream.fileno()
+    while True:
+        chunk = os.read(fd, 4096)
+        q.put(chunk)
+        if not chunk:
+            return
+
+
+class _LineWatcher:
+    """Splits the byte stream into lines and notices the early-stop events."""
+
+    def __init__(self, echo: bool):
+        self.partial = b""
+        self.banners = 0
+        self.panic_seen = False
+        self.echo = echo
+
+    def feed(self, chunk: bytes):
+        self.partial += chunk
+        *complete, self.partial = self.partial.split(b"\n")
+        for raw in complete:
+            line = raw.decode("utf-8", "replace").replace("\r", "").replace("\x00", "")
+            if self.echo:
+                print(line, flush=True)
+            if BANNER_RE.match(line):
+                self.banners += 1
+            if line.startswith("PANIC"):
+                self.panic_seen = True
+
+
+def run_qemu(cmd: List[str], log_path: str, timeout_s: float, echo: bool) -> RunResult:
+    """Streams QEMU's stdout into the log (every byte, flushed as it comes)
+    and kills QEMU once the verdict is certain: a second banner (reset),
+    a PANIC plus a grace period for its backtrace, or the timeout."""
+    os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
+    start = time.monotonic()
+    deadline = start + timeout_s
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    chunks: "queue.Queue[bytes]" = queue.Queue()
+    err_chunks: "queue.Queue[bytes]" = queue.Queue()
+    readers = [threading.Thread(target=_pump, args=(proc.stdout, chunks), daemon=True),
+               threading.Thread(target=_pump, args=(proc.stderr, err_chunks), daemon=True)]
+    for t in readers:
+        t.start()
+    watch = _LineWatcher(echo)
+    data = bytearray()
+    timed_out = killed = False
+    panic_deadline = None
+    try:
+        with open(log_path, "wb") as log:
+            eof = False
+            while not eof:
+                now = time.monotonic()
+                if watch.banners >= 2:
+                    killed = True
+                    break
+                if watch.panic_seen and panic_deadline is None:
+                    panic_deadline = now + PANIC_GRACE_S
+                if panic_deadline is not None and now >= panic_deadline:
+                    killed = True
+                    break
+                if now >= deadline:
+                    timed_out = killed = True
+                    break
+                limit = min(deadline, panic_deadline or deadline)
+                try:
+                    chunk = chunks.get(timeout=max(0.01, min(0.5, limit - now)))
+                except queue.Empty:
+                    continue
+                eof = not chunk
+                data += chunk
+                log.write(chunk)
+                log.flush()
+                watch.feed(chunk)
+            if killed or proc.poll() is None:
+                proc.kill()
+            exit_code = proc.wait()
+            for t in readers:
+                t.join(timeout=2)
+            for chunk in _drain(chunks):      # bytes already sent before the kill: log them too
+                data += chunk
+                log.write(chunk)
+    finally:
+        if proc.poll() is None:               # an exception (e.g. Ctrl-C) must not leak QEMU
+            proc.kill()
+            proc.wait()
+    if watch.partial and echo:
+        print(watch.partial.decode("utf-8", "replace"), flush=True)
+    stderr = b"".join(_drain(err_chunks)).decode("utf-8", "replace")
+    return RunResult(data.decode("utf-8", "replace"), None if killed else exit_code,
+                     timed_out, time.monotonic() - start, stderr)
+
+
+def _drain(q: "queue.Queue[bytes]"):
+    while True:
+        try:
+            yield q.get_nowait()
+        except queue.Empty:
+            return
+
+
+def main(argv=None) -> int:
+    qemu = os.environ.get("CORRAL_QEMU_BINARY", "qemu-system-i386")   # tests use a fake QEMU
+    try:
+        args = parse_args(argv)
+        check_environment(args, qemu)
+    except UsageError as e:
+        print(f"corral-qemu: {e}", file=sys.stderr)
+        return 2
+    cmd = qemu_command(args, qemu)
+    if args.echo:
+        print("$ " + " ".join(f"'{a}'" if " " in a or "*" in a else a for a in cmd), file=sys.stderr)
+    if "exit" not in (args.append or "").split() and not args.iso:
+        print("corral-qemu: warning: no `exit` in --append, so the kernel will not end the run", file=sys.stderr)
+    try:
+        run = run_qemu(cmd, args.log, args.timeout, args.echo)
+    except KeyboardInterrupt:
+        return 130
+    verdict = judge(run.log_text, run.exit_code, run.timed_out, args.require, args.timeout)
+    if not run.log_text.strip() and run.stderr.strip():
+        verdict.reason += f"; QEMU said: {_short(run.stderr.strip().splitlines()[-1])}"
+    if args.expect_fail:
+        verdict = invert(verdict)
+    if verdict.passed:
+        detail = f"{verdict.ktests} ktests, " if verdict.ktests is not None else ""
+        extra = f"; {verdict.reason}" if verdict.reason else ""
+        print(f"PASS {args.name} ({detail}{run.seconds:.1f} s{extra})", flush=True)
+        return 0
+    print(f"FAIL {args.name}: {verdict.reason}", flush=True)
+    print(f"  log: {args.log}", file=sys.stderr)
+    if run.stderr.strip():
+        print("  qemu stderr: " + _short(run.stderr.strip().replace("\n", " | "), 400), file=sys.stderr)
+    return 1
