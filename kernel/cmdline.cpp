@@ -196,6 +196,18 @@ Result<void> apply_word(BootOptions& options, Span word)
     return {};
 }
 
+bool is_kernel_path(const Span& word) {
+    for (size_t i = 0; i < word.len; i++)
+        if (word.start[i] == '=') return false;
+    static const char exit_key[] = "exit";
+    if (word.len == sizeof exit_key - 1) {
+        bool same = true;
+        for (size_t i = 0; i < word.len; i++) same = same && word.start[i] == exit_key[i];
+        if (same) return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 Result<BootOptions> parse_cmdline(const char* cmdline)
@@ -204,8 +216,12 @@ Result<BootOptions> parse_cmdline(const char* cmdline)
     if (cmdline == nullptr) return options;
     const char* p = cmdline;
     Span word{};
-    // The first word is the kernel's path, put there by QEMU or GRUB.
-    if (!next_word(p, word)) return options;
+    // QEMU's multiboot loader puts the kernel's path first; GRUB 2.06 (as
+    // Debian ships it) passes only the arguments.  So the first word is
+    // skipped only when it looks like a path: no '=' and not a bare key.
+    const char* after_first = p;
+    if (!next_word(after_first, word)) return options;
+    if (is_kernel_path(word)) p = after_first;
     while (next_word(p, word)) TRY_VOID(apply_word(options, word));
     return options;
 }

@@ -31,7 +31,19 @@ inline Cpu* this_cpu() {
     asm volatile("movl %%gs:0, %0" : "=r"(c));
     return c;
 }
-inline int cpu_index() { return this_cpu()->index; }
+// Single gs-relative loads: atomic with respect to preemption, unlike
+// this_cpu()->field (a thread may move to another CPU between the two loads).
+// With interrupts on, the answer may of course be stale a moment later.
+inline int cpu_index() {
+    int i;
+    asm volatile("movl %%gs:%c1, %0" : "=r"(i) : "i"(__builtin_offsetof(Cpu, index)));
+    return i;
+}
+inline Thread* this_cpu_current() {
+    Thread* t;
+    asm volatile("movl %%gs:%c1, %0" : "=r"(t) : "i"(__builtin_offsetof(Cpu, current)));
+    return t;
+}
 
 int cpu_count();                  // CPUs online
 void cpu_set_count(int n);

@@ -64,8 +64,9 @@ HeapBlock* make_block(uintptr_t address, size_t size, size_t prev_size, uint32_t
     return b;
 }
 
-// A header swallowed by a merge must not look valid any more, or a second
-// free of the same pointer would be accepted.
+// Marks a header swallowed by a merge as dead.  Belt and braces: a stale
+// header is already refused by neighbours_agree() (its neighbours no longer
+// point back at it), but a dead magic also makes it obvious in a memory dump.
 void retire(HeapBlock* b)
 {
     b->magic = kDeadMagic;
@@ -89,6 +90,8 @@ void HeapArena::init(void* base, size_t size)
     end_ = end;
     free_head_ = make_block(start, end - start, 0, kFreeMagic);
 }
+
+size_t HeapArena::header_size() { return kHeader; }
 
 bool HeapArena::contains(const void* p) const
 {

@@ -56,6 +56,9 @@ public:
 
     bool contains(const void* p) const;
 
+    // Bytes of bookkeeping in front of every block (tests and `heap` stats).
+    static size_t header_size();
+
     // Computed by walking the blocks (O(blocks)); stats() gets all four in
     // one walk.  Safe to call on a damaged heap.
     HeapStats stats() const;

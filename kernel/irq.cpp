@@ -4,14 +4,23 @@
 #include "arch/x86/interrupts.h"
 #include "kernel/config.h"
 #include "kernel/cpu.h"
+#include "kernel/sched/scheduler.h"
 
 namespace corral {
 namespace {
 
+uint32_t registered_irqs = 0;
+void (*ioapic_route)(int irq) = nullptr;
+
+// Until the LAPIC timers run, the PIT drives the scheduler's tick.
 bool pit_tick(arch::TrapFrame*) {
-    Cpu* c = this_cpu();
-    c->ticks = c->ticks + 1;
+    sched_timer_tick();
     return true;
+}
+
+void unmask(int irq) {
+    if (ioapic_route) ioapic_route(irq);
+    else arch::pic_unmask(irq);
 }
 
 }  // namespace
@@ -24,14 +33,20 @@ void irq_init() {
 
 void irq_register(int irq, arch::TrapHandler handler) {
     arch::register_trap_handler(arch::VECTOR_IRQ_BASE + irq, handler);
-    arch::pic_unmask(irq);
+    registered_irqs |= 1u << irq;
+    unmask(irq);
 }
 
-void irq_wait_for_interrupt() {
-    arch::sti_hlt();
+void irq_use_ioapic(void (*route)(int irq)) {
+    ioapic_route = route;
+    // IRQ 0 (the PIT) stays off: each CPU's LAPIC timer ticks instead.
+    for (int irq = 1; irq < 16; irq++)
+        if (registered_irqs & (1u << irq)) route(irq);
 }
+
+void irq_wait_for_interrupt() { arch::sti_hlt(); }
 
 uint64_t timer_ticks() { return cpus[0].ticks; }
-uint32_t timer_hz() { return config::PIT_HZ; }
+uint32_t timer_hz() { return SCHED_HZ; }
 
 }  // namespace corral

@@ -12,9 +12,12 @@
 #include "kernel/mm/memory.h"
 #include "kernel/multiboot.h"
 #include "kernel/panic.h"
+#include "kernel/sched/scheduler.h"
 #include "kernel/shell.h"
+#include "kernel/smp.h"
 #include "kernel/symbols.h"
 #include "kernel/test/ktest.h"
+#include "kernel/time.h"
 
 extern "C" void run_global_constructors();
 
@@ -54,6 +57,7 @@ namespace {
 
 extern "C" [[noreturn]] void kmain(uint32_t magic, uint32_t multiboot_info) {
     cpus[0].self = &cpus[0];                          // per-CPU data for the boot CPU, reached
+    cpus[0].online = true;
     arch::gdt_init_cpu(0, &cpus[0]);                  // through GS (locks need it); TSSes loaded
     console_init();                                   // COM1, so everything after can report
     kprintf("Corral " CORRAL_VERSION " booting\n");
@@ -73,9 +77,13 @@ extern "C" [[noreturn]] void kmain(uint32_t magic, uint32_t multiboot_info) {
     arch::gdt_update_double_fault_cr3(0, arch::read_cr3());
     kprintf("symbols: %zu in the kernel's table\n", symbol_count());
 
+    time_init();                                      // TSC rate, for delays and timeouts
     irq_init();                                       // PIC + PIT tick
     console_input_init();                             // UART receive interrupt
+    sched_init_bsp();                                 // this flow becomes thread "main"
     arch::sti();
+    smp_init();                                       // LAPIC/IOAPIC, then every AP
+    kprintf("smp: %d CPUs online (%llu ms after boot)\n", cpu_count(), (unsigned long long)(now_us() / 1000));
 
     if (options.is_error()) bad_cmdline(info.cmdline, options.error());
     run_requested_work(options.value());

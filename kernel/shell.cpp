@@ -92,7 +92,7 @@ int shell_execute(const char* input) {
     char* argv[config::SHELL_MAX_WORDS];
     size_t argc = split_words(line, argv, config::SHELL_MAX_WORDS);
     if (argc == 0) return -1;
-    if (argc == config::SHELL_MAX_WORDS) {
+    if (argc >= config::SHELL_MAX_WORDS) {
         shell_error("too many words (max %zu)", config::SHELL_MAX_WORDS - 1);
         return -1;
     }

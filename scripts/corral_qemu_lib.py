@@ -12,6 +12,7 @@ import argparse
 import os
 import queue
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import List, Optional
 
 BANNER_RE = re.compile(r"^Corral \S+ booting")
+SMP_RE = re.compile(r"^smp: (\d+) CPUs? online")      # checked against --cpus when printed
 # Named groups: when a --require regex has them, the counts are checked too.
 DEFAULT_REQUIRE = r"^ktest: (?P<passed>\d+) passed, (?P<failed>\d+) failed"
 DEFAULT_APPEND = "test=* exit"
@@ -56,7 +58,8 @@ def _last_line(lines: List[str]) -> str:
 
 
 def judge(log_text: str, exit_code: Optional[int], timed_out: bool,
-          require: str = DEFAULT_REQUIRE, timeout_s: Optional[float] = None) -> Verdict:
+          require: str = DEFAULT_REQUIRE, timeout_s: Optional[float] = None,
+          cpus: Optional[int] = None) -> Verdict:
     """Decides PASS/FAIL from the serial log, QEMU's exit code (None or
     negative when the driver killed it) and whether the timeout hit.
     Checks run in order of how much they explain: a reset or panic is the
@@ -78,6 +81,9 @@ def judge(log_text: str, exit_code: Optional[int], timed_out: bool,
         return Verdict(False, f"timeout{after} (last line: {_last_line(lines)})")
     if banners == 0:
         return Verdict(False, f"no boot banner (QEMU exit code {exit_code}; last line: {_last_line(lines)})")
+    online = next((m for m in map(SMP_RE.match, lines) if m), None)
+    if cpus is not None and online and int(online.group(1)) != cpus:
+        return Verdict(False, f"{online.group(1)} of {cpus} CPUs online ({_short(online.string)})")
     rx = re.compile(require)
     summary = None
     for ln in lines:                 # the last summary wins (there should be one)
@@ -180,13 +186,28 @@ def parse_args(argv):
     return args
 
 
-def kvm_usable() -> bool:
-    """KVM needs /dev/kvm openable read-write, not merely present."""
+def kvm_unusable_reason() -> Optional[str]:
+    """None when KVM can run Corral, else why not.  /dev/kvm opening is not
+    enough: some VMs offer a /dev/kvm (e.g. kvm_pvm) without vmx/svm, and it
+    runs only paravirtualized 64-bit guests -- Corral #GPs on enabling paging."""
     try:
         os.close(os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC))
-        return True
+    except FileNotFoundError:
+        return "no /dev/kvm"
+    except OSError as e:
+        return f"cannot open /dev/kvm read-write: {e.strerror}"
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = set(next((ln for ln in f if ln.startswith("flags")), "").split())
     except OSError:
-        return False
+        return None
+    if not flags & {"vmx", "svm"}:
+        return "/dev/kvm opens, but the CPU has no vmx/svm: not hardware KVM"
+    return None
+
+
+def kvm_usable() -> bool:
+    return kvm_unusable_reason() is None
 
 
 def qemu_command(args, qemu: str = "qemu-system-i386") -> List[str]:
@@ -202,8 +223,9 @@ def check_environment(args, qemu: str):
     image = args.iso or args.kernel
     if not os.path.isfile(image):
         raise UsageError(f"{image} not found (run `make{' iso' if args.iso else ''}` first)")
-    if args.accel == "kvm" and not kvm_usable():
-        raise UsageError("--accel kvm needs /dev/kvm readable and writable; use --accel tcg or mttcg")
+    why_not = kvm_unusable_reason() if args.accel == "kvm" else None
+    if why_not:
+        raise UsageError(f"--accel kvm unavailable: {why_not}; use --accel tcg or mttcg")
     if os.sep not in qemu and not any(os.access(os.path.join(d, qemu), os.X_OK)
                                       for d in os.environ.get("PATH", "").split(os.pathsep)):
         raise UsageError(f"{qemu} not found in PATH (scripts/install-deps installs it)")
@@ -297,7 +319,14 @@ def run_qemu(cmd: List[str], log_path: str, timeout_s: float, echo: bool) -> Run
                 log.write(chunk)
                 log.flush()
                 watch.feed(chunk)
-            if killed or proc.poll() is None:
+            if not killed:
+                # EOF on stdout comes a moment before QEMU is reapable: wait
+                # for its own exit code instead of racing it with a kill.
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    killed = True
+            if killed:
                 proc.kill()
             exit_code = proc.wait()
             for t in readers:
@@ -324,7 +353,12 @@ def _drain(q: "queue.Queue[bytes]"):
             return
 
 
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)     # unwinds through run_qemu's finally, which kills QEMU
+
+
 def main(argv=None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     qemu = os.environ.get("CORRAL_QEMU_BINARY", "qemu-system-i386")   # tests use a fake QEMU
     try:
         args = parse_args(argv)
@@ -341,7 +375,8 @@ def main(argv=None) -> int:
         run = run_qemu(cmd, args.log, args.timeout, args.echo)
     except KeyboardInterrupt:
         return 130
-    verdict = judge(run.log_text, run.exit_code, run.timed_out, args.require, args.timeout)
+    verdict = judge(run.log_text, run.exit_code, run.timed_out, args.require, args.timeout,
+                    args.cpus)
     if not run.log_text.strip() and run.stderr.strip():
         verdict.reason += f"; QEMU said: {_short(run.stderr.strip().splitlines()[-1])}"
     if args.expect_fail:

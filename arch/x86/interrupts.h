@@ -9,6 +9,7 @@ void pic_init();                     // remap IRQ 0-15 to vectors 32-47, all mas
 void pic_unmask(int irq);
 void pic_disable();                  // mask everything (when the IOAPIC takes over)
 void pit_init(uint32_t hz);          // IRQ 0 at `hz`
+uint64_t pit_measure_tsc_hz();       // TSC rate, measured over 10 ms of PIT channel 2
 
 // Acknowledge an interrupt at `vector` to whichever controller delivered it.
 void irq_end_of_interrupt(uint32_t vector);

@@ -3,7 +3,7 @@
 ; The kernel runs only in ring 0, so no stack or segment switch is needed;
 ; GS holds the per-CPU segment and is never reloaded here.
 
-section .text
+section .text.not_patchable   ; trap entry: never a patch target
 extern trap_dispatch
 
 ; Vectors where the CPU pushes an error code (SDM vol. 3, table 6-1).
@@ -40,8 +40,9 @@ isr_common:
     add esp, 4
 isr_return:
     add esp, 4                    ; prev
-    pop gs
-    pop fs
+    ; GS and FS are not restored: GS selects the per-CPU area of the CPU we
+    ; are on *now*, and a thread preempted in here may resume on another CPU.
+    add esp, 8                    ; gs, fs
     pop es
     pop ds
     popa

@@ -47,9 +47,29 @@ void pit_init(uint32_t hz) {
     outb(PIT_CH0, uint8_t(divisor >> 8));
 }
 
+uint64_t pit_measure_tsc_hz() {
+    // PIT channel 2 in mode 0 counts down once; its OUT pin (port 0x61 bit
+    // 5) goes high at zero.  The gate (bit 0) starts it; the speaker (bit 1)
+    // stays off.  10 ms of PIT time against the TSC gives its rate.
+    constexpr uint32_t count = PIT_BASE_HZ / 100;
+    outb(0x61, uint8_t((inb(0x61) & ~0x02) | 0x01));
+    outb(PIT_CMD, 0xb0);   // channel 2, lobyte/hibyte, mode 0
+    outb(0x42, uint8_t(count & 0xff));
+    outb(0x42, uint8_t(count >> 8));
+    // Restart the count by toggling the gate.
+    uint8_t gate = inb(0x61);
+    outb(0x61, uint8_t(gate & ~0x01));
+    outb(0x61, uint8_t(gate | 0x01));
+    uint64_t start = rdtsc();
+    for (uint32_t spins = 0; !(inb(0x61) & 0x20) && spins < 100000000; spins++) {}
+    uint64_t end = rdtsc();
+    return (end - start) * 100;
+}
+
 void set_lapic_eoi(void (*eoi)()) { lapic_eoi = eoi; }
 
 void irq_end_of_interrupt(uint32_t vector) {
+    if (vector == 0xff) return;   // the LAPIC's spurious vector takes no EOI (SDM 10.9)
     if (lapic_eoi) {
         lapic_eoi();
         return;

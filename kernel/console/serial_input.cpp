@@ -6,12 +6,14 @@
 #include "kernel/config.h"
 #include "kernel/console/console.h"
 #include "kernel/irq.h"
+#include "kernel/sched/wait_queue.h"
 #include "kernel/sync/spinlock.h"
 
 namespace corral {
 namespace {
 
 Spinlock input_lock("serial-input");
+WaitQueue readers;
 char ring[config::SERIAL_INPUT_BUFFER];
 volatile size_t head = 0, tail = 0;   // head: next write, tail: next read
 
@@ -24,6 +26,7 @@ bool uart_interrupt(arch::TrapFrame*) {
         ring[head] = c;
         head = next;
     }
+    readers.wake_all();
     return true;
 }
 
@@ -42,12 +45,13 @@ bool console_try_getc(char* c) {
     return true;
 }
 
+// Blocks the calling thread (not the CPU) until a byte arrives.
 char console_getc() {
-    char c;
-    for (;;) {
-        if (console_try_getc(&c)) return c;
-        irq_wait_for_interrupt();
-    }
+    SpinlockGuard guard(input_lock);
+    while (head == tail) readers.wait(&input_lock);
+    char c = ring[tail];
+    tail = (tail + 1) % config::SERIAL_INPUT_BUFFER;
+    return c;
 }
 
 }  // namespace corral

@@ -42,12 +42,15 @@ uint32_t phys_top() { return identity_top; }
 
 Result<void> memory_init(const BootInfo& info) {
     frames.init(bitmap_words, MAX_FRAMES);
-    uint64_t top = 0;
+    uint64_t top = 0;        // end of usable RAM
+    uint64_t map_top = 0;    // end of everything to identity-map (ACPI tables sit in reserved RAM)
     for (size_t i = 0; i < info.region_count; i++) {
         const MemoryRegion& r = info.regions[i];
-        if (r.type != 1 || r.base >= config::MAX_PHYS_MEMORY) continue;
+        if (r.base >= config::MAX_PHYS_MEMORY) continue;
         uint64_t end = r.base + r.length;
         if (end > config::MAX_PHYS_MEMORY) end = config::MAX_PHYS_MEMORY;
+        if (end > map_top) map_top = end;
+        if (r.type != 1) continue;
         frames.mark_free(r.base, end - r.base);
         if (end > top) top = end;
     }
@@ -65,7 +68,7 @@ Result<void> memory_init(const BootInfo& info) {
                           (unsigned long long)(top / 1024), config::KERNEL_HEAP_SIZE / 1024);
     frames.mark_used(heap_base, config::KERNEL_HEAP_SIZE);
 
-    identity_top = uint32_t(align_up(top, arch::PAGE_SIZE));
+    identity_top = uint32_t(align_up(map_top, arch::PAGE_SIZE));
     TRY_VOID(arch::paging_init(identity_top, frame_alloc));
     heap_init(reinterpret_cast<void*>(uintptr_t(heap_base)), config::KERNEL_HEAP_SIZE);
     kprintf("memory: %zu MiB usable, %zu frames free, heap %zu KiB at %#llx\n",

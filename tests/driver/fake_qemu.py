@@ -20,6 +20,9 @@ def main():
     argv = sys.argv[1:]
     append = argv[argv.index("-append") + 1] if "-append" in argv else ""
     scenario = next((w.split("=", 1)[1] for w in append.split() if w.startswith("fake=")), "pass")
+    if scenario == "stderr":               # QEMU itself failed: exit 1, but no boot at all
+        sys.stderr.write("qemu-system-i386: could not load kernel\n")
+        sys.exit(1)
     say(BANNER, "smp: 1 CPUs online")
     if scenario == "pass":
         say("[ RUN  ] a.b", "[ PASS ] a.b", "ktest: 1 passed, 0 failed")
@@ -34,9 +37,6 @@ def main():
         say("PANIC: fake panic", "  backtrace:")
         time.sleep(1.0)                    # the backtrace arrives late; the driver must wait for it
         say("    #0 00100000 late_frame+0")
-    elif scenario == "stderr":
-        sys.stderr.write("qemu-system-i386: could not load kernel\n")
-        sys.exit(1)
     time.sleep(30)                         # hang: only the driver's kill or timeout ends this
 
 

@@ -66,6 +66,10 @@ class JudgeTests(unittest.TestCase):
         v = judge(CLEAN.replace("ktest:", "echo Corral 0.1 booting\nktest:"))
         self.assertTrue(v.passed, v.reason)
 
+    def test_cpus_online_must_match_request(self):
+        self.assertTrue(judge(CLEAN, cpus=4).passed)
+        self.assertFails(judge(CLEAN.replace("smp: 4", "smp: 1"), cpus=4), "1 of 4 CPUs online")
+
     def test_no_banner(self):
         self.assertFails(judge(TESTS + "ktest: 2 passed, 0 failed\n"), "no boot banner")
 

@@ -1,0 +1,214 @@
+#include "kernel/sched/scheduler.h"
+
+#include "arch/x86/cpu.h"
+#include "arch/x86/lapic.h"
+#include "arch/x86/trap.h"
+#include "kernel/cpu.h"
+#include "kernel/panic.h"
+#include "kernel/sched/thread.h"
+#include "kernel/sync/spinlock.h"
+#include "patching/layout.h"
+
+extern "C" void switch_context(corral::Context** save, corral::Context* load);
+
+namespace corral {
+namespace {
+
+struct RunQueue {
+    Spinlock lock{"runqueue"};
+    Thread* head = nullptr;
+    Thread* tail = nullptr;
+    volatile int length = 0;
+};
+
+RunQueue run_queues[config::MAX_CPUS];
+Thread* switching_from[config::MAX_CPUS];   // per CPU: the thread just switched away from
+volatile bool running = false;
+volatile uint64_t jiffies = 0;
+Spinlock sleep_lock("sleepers");
+Thread* sleepers = nullptr;                   // sorted by wake_tick
+
+bool allowed_on(const Thread* t, int cpu) { return (t->affinity >> cpu) & 1; }
+
+void push_back(RunQueue& q, Thread* t) {
+    t->queue_next = nullptr;
+    if (q.tail) q.tail->queue_next = t; else q.head = t;
+    q.tail = t;
+    q.length = q.length + 1;
+}
+
+// First thread in `q` allowed on `cpu`, unlinked.
+Thread* take_allowed(RunQueue& q, int cpu) {
+    Thread* prev = nullptr;
+    for (Thread* t = q.head; t; prev = t, t = t->queue_next) {
+        if (!allowed_on(t, cpu)) continue;
+        if (prev) prev->queue_next = t->queue_next; else q.head = t->queue_next;
+        if (q.tail == t) q.tail = prev;
+        t->queue_next = nullptr;
+        q.length = q.length - 1;
+        return t;
+    }
+    return nullptr;
+}
+
+// The least-loaded online CPU `t` may run on, preferring where it was.
+int pick_cpu(const Thread* t) {
+    int best = -1;
+    for (int c = 0; c < cpu_count(); c++) {
+        if (!allowed_on(t, c) || !cpus[c].online) continue;
+        int load = run_queues[c].length + (cpus[c].current && !cpus[c].current->is_idle ? 1 : 0);
+        int best_load = best < 0 ? 0 : run_queues[best].length + (cpus[best].current && !cpus[best].current->is_idle);
+        if (best < 0 || load < best_load || (load == best_load && c == t->cpu)) best = c;
+    }
+    return best < 0 ? 0 : best;
+}
+
+void enqueue(Thread* t, int cpu) {
+    t->cpu = cpu;
+    {
+        SpinlockGuard g(run_queues[cpu].lock);
+        push_back(run_queues[cpu], t);
+    }
+    // A halted CPU only notices new work at its next tick; nudge it now.
+    if (cpu != cpu_index() && running) arch::ipi_send(cpus[cpu].lapic_id, arch::VECTOR_IPI_RESCHEDULE);
+}
+
+Thread* dequeue_local(int me) {
+    SpinlockGuard g(run_queues[me].lock);
+    return take_allowed(run_queues[me], me);
+}
+
+// Load balancing: an idle CPU takes work from the busiest queue.
+Thread* steal(int me) {
+    int victim = -1;
+    for (int c = 0; c < cpu_count(); c++)
+        if (c != me && run_queues[c].length > 0 && (victim < 0 || run_queues[c].length > run_queues[victim].length))
+            victim = c;
+    if (victim < 0) return nullptr;
+    SpinlockGuard g(run_queues[victim].lock);
+    return take_allowed(run_queues[victim], me);
+}
+
+bool reschedule_ipi(arch::TrapFrame*) { return true; }   // the work happens in sched_maybe_preempt
+
+}  // namespace
+
+// Runs first on the new thread after every switch: the previous thread has
+// left its stack, so another CPU may now run it.
+NOT_PATCHABLE void sched_finish_switch() {
+    Thread*& prev = switching_from[cpu_index()];
+    if (prev) {
+        __atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
+        prev = nullptr;
+    }
+}
+
+NOT_PATCHABLE void schedule() {
+    if (arch::interrupts_enabled()) panic("schedule() with interrupts enabled");
+    Cpu* c = this_cpu();
+    const int me = c->index;
+    Thread* cur = c->current;
+    if (cur->state == ThreadState::Running && !cur->is_idle) {
+        cur->state = ThreadState::Ready;
+        enqueue(cur, allowed_on(cur, me) ? me : pick_cpu(cur));
+    }
+    Thread* next = dequeue_local(me);
+    if (!next) next = steal(me);
+    if (!next) next = c->idle;
+    if (next == cur) {
+        cur->state = ThreadState::Running;
+        cur->slice_ticks = SCHED_SLICE_TICKS;
+        return;
+    }
+    // It may still be switching out on the CPU that queued it.
+    while (__atomic_load_n(&next->on_cpu, __ATOMIC_ACQUIRE)) arch::cpu_relax();
+    next->on_cpu = true;
+    next->state = ThreadState::Running;
+    next->cpu = me;
+    next->cpus_seen |= 1u << me;
+    next->switches_in++;
+    next->slice_ticks = SCHED_SLICE_TICKS;
+    c->current = next;
+    c->context_switches++;
+    switching_from[me] = cur;
+    // Interrupt nesting belongs to the thread, not the CPU (xv6's intena).
+    const int depth = c->cli_depth;
+    const bool were_enabled = c->irqs_were_enabled;
+    switch_context(&cur->context, next->context);
+    c = this_cpu();   // may be another CPU now
+    c->cli_depth = depth;
+    c->irqs_were_enabled = were_enabled;
+    sched_finish_switch();
+}
+
+void sched_wake(Thread* t) {
+    for (;;) {
+        ThreadState s = t->state;
+        if (s != ThreadState::Blocked && s != ThreadState::Sleeping) return;
+        ThreadState expected = s;
+        if (__atomic_compare_exchange_n(&t->state, &expected, ThreadState::Ready, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            break;
+    }
+    enqueue(t, pick_cpu(t));
+}
+
+void sched_enqueue_new(Thread* t) {
+    t->state = ThreadState::Ready;
+    enqueue(t, pick_cpu(t));
+}
+
+void sched_add_sleeper(Thread* t) {
+    SpinlockGuard g(sleep_lock);
+    Thread** p = &sleepers;
+    while (*p && (*p)->wake_tick <= t->wake_tick) p = &(*p)->queue_next;
+    t->queue_next = *p;
+    *p = t;
+}
+
+NOT_PATCHABLE void sched_timer_tick() {
+    Cpu* c = this_cpu();
+    c->ticks = c->ticks + 1;
+    if (c->current) c->current->slice_ticks--;
+    if (c->index != 0) return;
+    jiffies = jiffies + 1;
+    // Wake the sleepers whose time has come.
+    for (;;) {
+        Thread* due = nullptr;
+        {
+            SpinlockGuard g(sleep_lock);
+            if (sleepers && sleepers->wake_tick <= jiffies) {
+                due = sleepers;
+                sleepers = due->queue_next;
+            }
+        }
+        if (!due) break;
+        sched_wake(due);
+    }
+}
+
+// Preempts only plain thread code: an interrupt that arrived while the
+// thread was already inside another trap handler (frame->prev set) returns
+// there first.
+NOT_PATCHABLE void sched_maybe_preempt(arch::TrapFrame* frame) {
+    if (!running) return;
+    Cpu* c = this_cpu();
+    Thread* cur = c->current;
+    if (!cur || frame->prev || c->cli_depth > 0) return;
+    bool slice_over = cur->slice_ticks <= 0;
+    bool idle_with_work = cur->is_idle && (run_queues[c->index].length > 0 || cpu_count() > 1);
+    if (slice_over || idle_with_work) schedule();
+}
+
+uint64_t sched_jiffies() { return jiffies; }
+int sched_queue_length(int cpu) { return run_queues[cpu].length; }
+bool sched_running() { return running; }
+
+namespace sched_internal {
+void set_running() {
+    arch::register_trap_handler(arch::VECTOR_IPI_RESCHEDULE, reschedule_ipi);
+    running = true;
+}
+}  // namespace sched_internal
+
+}  // namespace corral

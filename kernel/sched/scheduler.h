@@ -1,0 +1,33 @@
+// The scheduler: per-CPU run queues, preemption from the timer, balancing
+// by stealing, and the idle loop.  Thread-facing calls are in thread.h.
+#pragma once
+#include <stdint.h>
+
+namespace corral {
+namespace arch { struct TrapFrame; }
+struct Thread;
+
+constexpr uint32_t SCHED_HZ = 100;          // LAPIC timer ticks per second, per CPU
+constexpr int SCHED_SLICE_TICKS = 2;        // round-robin time slice
+
+void sched_init_bsp();                      // the boot flow becomes thread "main"
+[[noreturn]] void sched_start_ap();         // an AP's boot flow becomes its idle thread
+bool sched_running();
+
+// Picks the next thread and switches to it.  Interrupts must be off.  The
+// current thread's state says what happens to it: Running → requeued,
+// Blocked/Sleeping/Dead → not.
+void schedule();
+// Makes a Blocked or Sleeping thread runnable on a suitable CPU.
+void sched_wake(Thread* t);
+void sched_enqueue_new(Thread* t);
+// Timer interrupt on this CPU (slice accounting, sleepers on CPU 0).
+void sched_timer_tick();
+// On the way out of an interrupt: preempt if it is due and allowed.
+void sched_maybe_preempt(arch::TrapFrame* frame);
+uint64_t sched_jiffies();
+int sched_queue_length(int cpu);
+// Adds a sleeping thread to the sleep list (interrupts off).
+void sched_add_sleeper(Thread* t);
+
+}  // namespace corral

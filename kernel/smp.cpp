@@ -1,0 +1,184 @@
+#include "kernel/smp.h"
+
+#include "arch/x86/cpu.h"
+#include "arch/x86/gdt.h"
+#include "arch/x86/interrupts.h"
+#include "arch/x86/lapic.h"
+#include "arch/x86/paging.h"
+#include "arch/x86/topology.h"
+#include "arch/x86/trap.h"
+#include "kernel/config.h"
+#include "kernel/console/console.h"
+#include "kernel/cpu.h"
+#include "kernel/heap.h"
+#include "kernel/irq.h"
+#include "kernel/mm/memory.h"
+#include "kernel/panic.h"
+#include "kernel/sched/scheduler.h"
+#include "kernel/sched/thread.h"
+#include "kernel/shell.h"
+#include "kernel/symbols.h"
+#include "kernel/time.h"
+
+extern "C" const uint8_t ap_trampoline_start[], ap_trampoline_end[], ap_trampoline_params[];
+
+namespace corral {
+namespace {
+
+constexpr uint32_t TRAMPOLINE_BASE = 0x8000;     // must match arch/x86/trampoline.asm
+constexpr uint64_t AP_START_TIMEOUT_US = 5000000;  // generous: 8 vCPUs on 2 host cores under TCG
+
+struct TrampolineParams { uint32_t cr3, stack, entry, cpu_index; };
+
+arch::Topology topology;
+bool apic_mode = false;
+uint64_t online_at_us = 0;
+
+const uint8_t* read_identity(void*, uint64_t phys, size_t len) {
+    if (phys < arch::PAGE_SIZE || phys + len > phys_top()) return nullptr;
+    return reinterpret_cast<const uint8_t*>(uintptr_t(phys));
+}
+
+bool timer_interrupt(arch::TrapFrame*) {
+    sched_timer_tick();
+    return true;
+}
+
+// A panicking CPU stops the others with an NMI so its report stays readable.
+volatile bool stopping = false;
+bool nmi(arch::TrapFrame*) {
+    if (stopping) arch::halt_forever();
+    return true;
+}
+void stop_other_cpus() {
+    stopping = true;
+    if (apic_mode && cpu_count() > 1) arch::ipi_send_nmi_all_but_self();
+}
+
+uint32_t wait_us(uint32_t us) {
+    udelay(us);
+    return us;
+}
+
+extern "C" [[noreturn]] void ap_main(int index) {
+    Cpu* c = &cpus[index];
+    c->self = c;
+    arch::gdt_init_cpu(index, c);
+    arch::idt_load(index);
+    arch::gdt_update_double_fault_cr3(index, arch::read_cr3());
+    arch::lapic_init_this_cpu();
+    arch::lapic_timer_start(SCHED_HZ);
+    c->lapic_id = arch::lapic_id();
+    __atomic_store_n(&c->online, true, __ATOMIC_RELEASE);
+    sched_start_ap();
+}
+
+bool cpu_is_online(void* index) { return __atomic_load_n(&cpus[uintptr_t(index)].online, __ATOMIC_ACQUIRE); }
+
+// INIT, 10 ms, SIPI, 200 us, SIPI (Intel MP spec 1.4 B.4), then wait.
+bool start_ap(int index, uint32_t apic_id) {
+    Cpu* c = &cpus[index];
+    c->index = index;
+    c->lapic_id = apic_id;
+    auto* stack = static_cast<uint8_t*>(kmalloc(config::KERNEL_STACK_SIZE, 16));
+    if (!stack) return false;
+    auto* params = reinterpret_cast<TrampolineParams*>(
+        TRAMPOLINE_BASE + uintptr_t(ap_trampoline_params - ap_trampoline_start));
+    *params = TrampolineParams{arch::kernel_page_directory(), uint32_t(uintptr_t(stack + config::KERNEL_STACK_SIZE)),
+                               uint32_t(uintptr_t(&ap_main)), uint32_t(index)};
+    arch::ipi_send_init(apic_id);
+    udelay(10000);
+    const uint8_t page = uint8_t(TRAMPOLINE_BASE >> 12);
+    arch::ipi_send_startup(apic_id, page);
+    udelay(200);
+    if (!cpu_is_online(reinterpret_cast<void*>(uintptr_t(index)))) arch::ipi_send_startup(apic_id, page);
+    return wait_until(cpu_is_online, reinterpret_cast<void*>(uintptr_t(index)), AP_START_TIMEOUT_US);
+}
+
+void start_all_aps() {
+    const uint8_t* src = ap_trampoline_start;
+    auto* dst = reinterpret_cast<uint8_t*>(uintptr_t(TRAMPOLINE_BASE));
+    for (size_t i = 0; i < size_t(ap_trampoline_end - ap_trampoline_start); i++) dst[i] = src[i];
+    int next_index = 1;
+    for (int i = 0; i < topology.cpu_count; i++) {
+        uint32_t id = topology.apic_ids[i];
+        if (id == cpus[0].lapic_id) continue;
+        if (next_index >= config::MAX_CPUS) break;
+        if (start_ap(next_index, id)) {
+            cpu_set_count(++next_index);
+        } else {
+            kprintf("smp: CPU with APIC id %u did not start within %llu ms; continuing without it\n", id,
+                    (unsigned long long)(AP_START_TIMEOUT_US / 1000));
+        }
+    }
+}
+
+}  // namespace
+
+bool smp_apic_mode() { return apic_mode; }
+int smp_expected_cpus() {
+    if (!apic_mode) return 1;
+    return topology.cpu_count < config::MAX_CPUS ? topology.cpu_count : config::MAX_CPUS;
+}
+uint64_t smp_online_us() { return online_at_us; }
+
+void smp_route_isa_irq(int irq) {
+    if (!apic_mode) return;
+    arch::IrqOverride r = arch::isa_irq_route(topology, uint8_t(irq));
+    arch::ioapic_route(r.gsi, arch::VECTOR_IRQ_BASE + irq, cpus[0].lapic_id, r.active_low, r.level_triggered);
+}
+
+void smp_init() {
+    arch::register_trap_handler(arch::VECTOR_NMI, nmi);
+    panic_set_stop_others(stop_other_cpus);
+    Result<arch::Topology> t = arch::discover_topology(arch::PhysicalMemory{read_identity, nullptr});
+    if (t.is_error()) {
+        kprintf("smp: %s; running on the boot CPU only, with the PIC\n", t.error());
+        return;
+    }
+    topology = t.value();
+    if (topology.source && topology.fallback_reason[0]) kprintf("smp: ACPI unusable (%s)\n", topology.fallback_reason);
+    if (topology.cpus_ignored) kprintf("smp: ignoring %d CPUs beyond the limit of %d\n", topology.cpus_ignored, config::MAX_CPUS);
+    if (topology.ioapic_count == 0) {
+        kprintf("smp: %s lists no IOAPIC; running on the boot CPU only, with the PIC\n", topology.source);
+        return;
+    }
+    Result<void> r = arch::lapic_init_bsp(topology.lapic_phys);
+    if (r.is_ok()) r = arch::ioapic_init(topology.ioapics[0].phys, topology.ioapics[0].gsi_base);
+    if (r.is_error()) {
+        kprintf("smp: %s; running on the boot CPU only\n", r.error());
+        return;
+    }
+    cpus[0].lapic_id = arch::lapic_id();
+    // Device IRQs now come through the IOAPIC, the tick from each LAPIC.
+    arch::cli();
+    arch::pic_disable();
+    arch::set_lapic_eoi(arch::lapic_eoi);
+    apic_mode = true;
+    irq_use_ioapic(smp_route_isa_irq);
+    arch::register_trap_handler(arch::VECTOR_LAPIC_TIMER, timer_interrupt);
+    arch::lapic_timer_calibrate(wait_us);
+    arch::lapic_timer_start(SCHED_HZ);
+    arch::sti();
+    kprintf("smp: %s: %d CPUs, LAPIC at %#x, IOAPIC at %#x; timer %u ticks/ms\n", topology.source,
+            topology.cpu_count, topology.lapic_phys, topology.ioapics[0].phys, arch::lapic_timer_ticks_per_ms());
+    start_all_aps();
+    online_at_us = now_us();
+}
+
+namespace {
+
+int cmd_cpus(int argc, char**) {
+    if (argc != 1) return shell_error("usage: cpus");
+    kprintf("cpu apic   ticks   switches  queue  current\n");
+    for (int i = 0; i < cpu_count(); i++) {
+        const Cpu& c = cpus[i];
+        kprintf("%3d %4u %7llu %10llu %6d  %s\n", i, c.lapic_id, (unsigned long long)c.ticks,
+                (unsigned long long)c.context_switches, sched_queue_length(i), c.current ? c.current->name : "-");
+    }
+    return 0;
+}
+SHELL_COMMAND("cpus", "cpus", "each CPU: APIC id, timer ticks, switches, run queue, current thread", cmd_cpus);
+
+}  // namespace
+}  // namespace corral

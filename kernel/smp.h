@@ -1,0 +1,21 @@
+// SMP bring-up: find the CPUs (ACPI MADT, MP table fallback), switch from
+// the 8259 PIC to the LAPIC/IOAPIC, start every AP with INIT-SIPI-SIPI.
+#pragma once
+#include <stdint.h>
+
+#include "kernel/lib/result.h"
+
+namespace corral {
+
+// Brings up interrupts through the APICs and starts the APs.  On a machine
+// without usable tables the kernel keeps running on the BSP alone.
+void smp_init();
+// Route an ISA IRQ (after smp_init) through the IOAPIC to the BSP.
+void smp_route_isa_irq(int irq);
+bool smp_apic_mode();
+// CPUs the firmware listed (capped at config::MAX_CPUS), whether or not
+// they started: a test compares this with cpu_count().
+int smp_expected_cpus();
+uint64_t smp_online_us();   // boot time at which the last AP reported in
+
+}  // namespace corral

@@ -1,0 +1,35 @@
+#include "kernel/time.h"
+
+#include "arch/x86/cpu.h"
+#include "arch/x86/interrupts.h"
+
+namespace corral {
+namespace {
+uint64_t hz = 1000000000;   // a sane guess until measured
+uint64_t boot_tsc = 0;
+}  // namespace
+
+void time_init() {
+    boot_tsc = arch::rdtsc();
+    uint64_t measured = arch::pit_measure_tsc_hz();
+    if (measured > 1000000) hz = measured;
+}
+
+uint64_t tsc_hz() { return hz; }
+uint64_t now_us() { return (arch::rdtsc() - boot_tsc) * 1000000 / hz; }
+
+void udelay(uint32_t us) {
+    uint64_t end = arch::rdtsc() + uint64_t(us) * hz / 1000000;
+    while (arch::rdtsc() < end) arch::cpu_relax();
+}
+
+bool wait_until(bool (*done)(void*), void* ctx, uint64_t timeout_us) {
+    uint64_t end = arch::rdtsc() + timeout_us * hz / 1000000;
+    while (!done(ctx)) {
+        if (arch::rdtsc() >= end) return done(ctx);
+        arch::cpu_relax();
+    }
+    return true;
+}
+
+}  // namespace corral
