@@ -262,7 +262,6 @@ public:
         return Ok{};
     }
     size_t position() const { return position_; }
-    const uint8_t* start() const { return code_; }
 
 private:
     const uint8_t* code_;
@@ -361,14 +360,16 @@ Result<void> check_group_member(const Instruction& insn, uint8_t valid_reg_mask)
 }
 
 // In 32-bit mode C4/C5 (les/lds), 62 (bound) and 8F (pop) double as the
-// VEX/EVEX/XOP escapes; the ModRM byte that follows tells which.
+// VEX/EVEX/XOP escapes; the ModRM byte that follows tells which: a register
+// form for VEX/EVEX (les/lds/bound need memory), a non-zero reg field for
+// XOP (pop r/m is 8F /0).
 Result<void> read_maybe_vex(ByteReader& reader, Instruction& insn)
 {
     uint8_t next = TRY(reader.peek());
     uint8_t op = insn.opcode[0];
     bool register_form = (next >> 6) == 3;
     if (op == 0x8F ? ((next >> 3) & 7) != 0 : register_form)
-        return unknown_opcode(insn, "VEX/EVEX/XOP-encoded instruction (unsupported),");
+        return unknown_opcode(insn, "unsupported VEX/EVEX/XOP prefix,");
     return read_modrm(reader, insn, false);
 }
 
@@ -377,8 +378,7 @@ Result<void> decode_special_one_byte(ByteReader& reader, Instruction& insn)
     uint8_t op = insn.opcode[0];
     switch (op) {
     case 0x62: case 0x8F: case 0xC4: case 0xC5:
-        TRY_VOID(read_maybe_vex(reader, insn));
-        return op == 0x8F ? check_group_member(insn, 0x01) : Result<void>(Ok{});
+        return read_maybe_vex(reader, insn);
     case 0x9A: case 0xEA:  // ptr16:32 (ptr16:16 with 66): offset, then selector
         return read_immediate(reader, insn, static_cast<uint8_t>(z_size(insn) + 2));
     case 0xA0: case 0xA1: case 0xA2: case 0xA3:  // moffs follows the address size

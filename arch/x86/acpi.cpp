@@ -40,8 +40,7 @@ uint32_t ebda_base(const PhysicalMemory& mem) {
 }
 
 Result<uint32_t> scan_for_signature(const PhysicalMemory& mem, const SearchArea* areas, int area_count,
-                                    const char* signature, size_t signature_len, Probe probe,
-                                    const char* not_found) {
+                                    const char* signature, size_t signature_len, Probe probe, const char* not_found) {
     Error first_failure{};
     bool any_failed = false;
     for (int a = 0; a < area_count; a++) {
@@ -110,16 +109,17 @@ void TopologyBuilder::add_isa_route(uint8_t irq, uint32_t gsi, uint16_t inti_fla
     bool identity = gsi == irq && !route.active_low && !route.level_triggered;
     for (int i = 0; i < t.override_count; i++) {
         if (t.overrides[i].bus_irq != irq) continue;
-        if (identity) t.overrides[i] = t.overrides[--t.override_count];
-        else t.overrides[i] = route;
+        if (identity)
+            t.overrides[i] = t.overrides[--t.override_count];
+        else
+            t.overrides[i] = route;
         return;
     }
     if (!identity) t.overrides[t.override_count++] = route;  // at most 16: one per ISA IRQ
 }
 
 Result<Topology> TopologyBuilder::finish() {
-    if (topology.cpu_count == 0)
-        return make_error("%s: %s at 0x%x lists no usable CPU", prefix_, table_, table_phys_);
+    if (topology.cpu_count == 0) return make_error("%s: %s at 0x%x lists no usable CPU", prefix_, table_, table_phys_);
     if (topology.lapic_phys == 0)
         return make_error("%s: %s at 0x%x gives no local APIC address", prefix_, table_, table_phys_);
     return topology;
@@ -140,11 +140,11 @@ namespace {
 
 using namespace firmware;
 
-constexpr uint32_t kRsdpV1Length = 20;        // §5.2.5.3: what the first checksum covers
-constexpr uint32_t kRsdpV2Length = 36;        // ... and the revision 2 structure
-constexpr uint32_t kSdtHeaderLength = 36;     // §5.2.6
-constexpr uint32_t kMaxTableLength = 64 * 1024;  // far above any real RSDT/XSDT/MADT
-constexpr uint32_t kMadtEntriesOffset = 44;   // §5.2.12: header, local APIC address, flags
+constexpr uint32_t kRsdpV1Length = 20;             // §5.2.5.3: what the first checksum covers
+constexpr uint32_t kRsdpV2Length = 36;             // ... and the revision 2 structure
+constexpr uint32_t kSdtHeaderLength = 36;          // §5.2.6
+constexpr uint32_t kMaxTableLength = 64 * 1024;    // far above any real RSDT/XSDT/MADT
+constexpr uint32_t kMadtEntriesOffset = 44;        // §5.2.12: header, local APIC address, flags
 constexpr uint8_t kMadtRevisionOnlineCapable = 5;  // ACPI 6.3 added the Online Capable flag
 
 using Addr = unsigned long long;  // for "%llx": uint64_t is `unsigned long` on the 64-bit host
@@ -208,8 +208,8 @@ Result<Sdt> load_sdt(const PhysicalMemory& mem, uint64_t phys, const char* signa
     const uint8_t* header = read_phys(mem, phys, kSdtHeaderLength);
     if (!header) return make_error("acpi: %s at 0x%llx is not readable", name, Addr(phys));
     if (!same_bytes(header, signature, 4))
-        return make_error("acpi: %s at 0x%llx has signature '%s', not '%s'", name, Addr(phys),
-                          printable(header).text, signature);
+        return make_error("acpi: %s at 0x%llx has signature '%s', not '%s'", name, Addr(phys), printable(header).text,
+                          signature);
     uint32_t length = le32(header + 4);
     if (length < kSdtHeaderLength)
         return make_error("acpi: %s at 0x%llx has length %u, shorter than its header", name, Addr(phys), length);
@@ -258,36 +258,45 @@ bool cpu_usable(uint32_t flags, bool online_capable_defined) {
 // The smallest length each structure this file reads may have.
 uint8_t madt_min_length(uint8_t type) {
     switch (type) {
-    case 0: return 8;    // §5.2.12.2 Processor Local APIC
-    case 1: return 12;   // §5.2.12.3 I/O APIC
-    case 2: return 10;   // §5.2.12.5 Interrupt Source Override
-    case 5: return 12;   // §5.2.12.8 Local APIC Address Override
-    case 9: return 16;   // §5.2.12.12 Processor Local x2APIC
-    default: return 2;   // not read beyond type and length
+        case 0:
+            return 8;  // §5.2.12.2 Processor Local APIC
+        case 1:
+            return 12;  // §5.2.12.3 I/O APIC
+        case 2:
+            return 10;  // §5.2.12.5 Interrupt Source Override
+        case 5:
+            return 12;  // §5.2.12.8 Local APIC Address Override
+        case 9:
+            return 16;  // §5.2.12.12 Processor Local x2APIC
+        default:
+            return 2;  // not read beyond type and length
     }
 }
 
 Result<void> apply_madt_entry(MadtContext& ctx, const uint8_t* e) {
     Topology& t = ctx.builder.topology;
     switch (e[0]) {
-    case 0:
-        if (!cpu_usable(le32(e + 4), ctx.online_capable_defined)) return Ok{};
-        return ctx.builder.add_cpu(e[3], false);
-    case 1: ctx.builder.add_ioapic(e[2], le32(e + 4), le32(e + 8)); return Ok{};
-    case 2:
-        if (e[2] == 0) ctx.builder.add_isa_route(e[3], le32(e + 4), le16(e + 8));  // bus 0 is ISA
-        return Ok{};
-    case 5: {
-        uint64_t lapic = le64(e + 4);
-        if (lapic < (1ull << 32)) t.lapic_phys = uint32_t(lapic);
-        return Ok{};
-    }
-    case 9:
-        // Firmware should use type 0 below 255, but some list type 9 anyway;
-        // add_cpu counts ids >= 255 as unreachable in xAPIC mode.
-        if (!cpu_usable(le32(e + 8), ctx.online_capable_defined)) return Ok{};
-        return ctx.builder.add_cpu(le32(e + 4), false);
-    default: return Ok{};  // NMI sources, LINT NMIs, SAPIC/GIC entries: not needed
+        case 0:
+            if (!cpu_usable(le32(e + 4), ctx.online_capable_defined)) return Ok{};
+            return ctx.builder.add_cpu(e[3], false);
+        case 1:
+            ctx.builder.add_ioapic(e[2], le32(e + 4), le32(e + 8));
+            return Ok{};
+        case 2:
+            if (e[2] == 0) ctx.builder.add_isa_route(e[3], le32(e + 4), le16(e + 8));  // bus 0 is ISA
+            return Ok{};
+        case 5: {
+            uint64_t lapic = le64(e + 4);
+            if (lapic < (1ull << 32)) t.lapic_phys = uint32_t(lapic);
+            return Ok{};
+        }
+        case 9:
+            // Firmware should use type 0 below 255, but some list type 9 anyway;
+            // add_cpu counts ids >= 255 as unreachable in xAPIC mode.
+            if (!cpu_usable(le32(e + 8), ctx.online_capable_defined)) return Ok{};
+            return ctx.builder.add_cpu(le32(e + 4), false);
+        default:
+            return Ok{};  // NMI sources, LINT NMIs, SAPIC/GIC entries: not needed
     }
 }
 

@@ -58,10 +58,10 @@ Result<ConfigTable> load_config_table(const PhysicalMemory& mem, uint32_t phys) 
         return make_error("mptable: configuration table at 0x%x has no PCMP signature", phys);
     const uint32_t length = le16(header + 4);
     if (length < kConfigHeaderLength)
-        return make_error("mptable: configuration table at 0x%x has length %u, shorter than its header", phys,
-                          length);
+        return make_error("mptable: configuration table at 0x%x has length %u, shorter than its header", phys, length);
     const uint8_t* all = read_phys(mem, phys, length);
-    if (!all) return make_error("mptable: configuration table at 0x%x is truncated (%u bytes not readable)", phys, length);
+    if (!all)
+        return make_error("mptable: configuration table at 0x%x is truncated (%u bytes not readable)", phys, length);
     if (uint8_t sum = byte_sum(all, length))
         return make_error("mptable: configuration table at 0x%x has a bad checksum (sum 0x%x)", phys, sum);
     return ConfigTable{all, length, phys};
@@ -126,8 +126,10 @@ Result<void> walk_entries(const ConfigTable& table, MpParse& s, int pass) {
         if (off + size > table.length)
             return make_error("mptable: configuration table at 0x%x: entry %u (type %u) runs past its end (%u)",
                               table.phys, i, e[0], table.length);
-        if (pass == 1) collect_bus_or_ioapic(s, e);
-        else TRY_VOID(apply_cpu_or_interrupt(s, e));
+        if (pass == 1)
+            collect_bus_or_ioapic(s, e);
+        else
+            TRY_VOID(apply_cpu_or_interrupt(s, e));
         off += size;
     }
     return Ok{};
@@ -137,8 +139,7 @@ Result<void> walk_entries(const ConfigTable& table, MpParse& s, int pass) {
 
 Result<Topology> discover_mptable(const PhysicalMemory& mem) {
     const uint32_t ebda = ebda_base(mem);
-    const SearchArea areas[] = {
-        {ebda, ebda ? 1024u : 0u}, {base_memory_last_kib(mem), 1024}, {0xF0000, 0x10000}};
+    const SearchArea areas[] = {{ebda, ebda ? 1024u : 0u}, {base_memory_last_kib(mem), 1024}, {0xF0000, 0x10000}};
     const uint32_t fp_phys = TRY(scan_for_signature(mem, areas, 3, "_MP_", 4, check_floating_pointer,
                                                     "mptable: no _MP_ floating pointer found"));
     const uint8_t* fp = read_phys(mem, fp_phys, kFloatingPointerLength);
@@ -146,15 +147,15 @@ Result<Topology> discover_mptable(const PhysicalMemory& mem) {
     // Feature byte 1 (§4.1): non-zero selects one of the default
     // configurations of chapter 5, which ancient two-CPU boards use.
     if (fp[11] != 0)
-        return make_error("mptable: floating pointer at 0x%x selects default configuration %u (not supported)",
-                          fp_phys, fp[11]);
+        return make_error("mptable: floating pointer at 0x%x selects default configuration %u (not supported)", fp_phys,
+                          fp[11]);
     const uint32_t config_phys = le32(fp + 4);
     if (config_phys == 0) return make_error("mptable: floating pointer at 0x%x has no configuration table", fp_phys);
     const ConfigTable table = TRY(load_config_table(mem, config_phys));
 
     TopologyBuilder builder("MP table", "mptable", "configuration table", config_phys);
     builder.topology.lapic_phys = le32(table.bytes + 36);
-    builder.topology.has_8259 = true;                   // MPS systems are PC/AT compatible (§1.1)
+    builder.topology.has_8259 = true;                      // MPS systems are PC/AT compatible (§1.1)
     builder.topology.imcr_present = (fp[12] & 0x80) != 0;  // feature byte 2, IMCRP (§3.6.2.1 PIC mode)
     MpParse parse{builder, {}, 0};
     TRY_VOID(walk_entries(table, parse, 1));

@@ -44,19 +44,19 @@ struct IoApicInfo {
 };
 
 struct Topology {
-    const char* source;    // "ACPI MADT" or "MP table"
-    uint32_t lapic_phys;   // MADT local APIC address (or its 64-bit override, type 5, if below 4 GiB)
-    int cpu_count;         // usable (enabled or online-capable) CPUs, at most TOPOLOGY_MAX_CPUS
+    const char* source;                   // "ACPI MADT" or "MP table"
+    uint32_t lapic_phys;                  // MADT local APIC address (or its 64-bit override, type 5, if below 4 GiB)
+    int cpu_count;                        // usable (enabled or online-capable) CPUs, at most TOPOLOGY_MAX_CPUS
     uint8_t apic_ids[TOPOLOGY_MAX_CPUS];  // [0] is the boot CPU as firmware lists it
-    int cpus_ignored;      // usable CPUs beyond the limit (the kernel prints a message)
-    int cpus_x2apic_only;  // usable CPUs with x2APIC ids >= 255, unreachable in xAPIC mode
+    int cpus_ignored;                     // usable CPUs beyond the limit (the kernel prints a message)
+    int cpus_x2apic_only;                 // usable CPUs with x2APIC ids >= 255, unreachable in xAPIC mode
     int ioapic_count;
     IoApicInfo ioapics[TOPOLOGY_MAX_IOAPICS];
-    int ioapics_ignored;   // IOAPICs beyond TOPOLOGY_MAX_IOAPICS
+    int ioapics_ignored;  // IOAPICs beyond TOPOLOGY_MAX_IOAPICS
     int override_count;
     IrqOverride overrides[TOPOLOGY_MAX_OVERRIDES];  // ISA IRQ -> GSI, only where not identity
-    bool has_8259;         // MADT PCAT_COMPAT; always true for MP-table (PC/AT) systems
-    bool imcr_present;     // MP table: the IMCR must be switched to leave PIC mode (MPS 1.4 §3.6.2.1)
+    bool has_8259;                                  // MADT PCAT_COMPAT; always true for MP-table (PC/AT) systems
+    bool imcr_present;          // MP table: the IMCR must be switched to leave PIC mode (MPS 1.4 §3.6.2.1)
     char fallback_reason[120];  // when source is the MP table: why ACPI was not used
 };
 
@@ -105,8 +105,7 @@ using Probe = Result<void> (*)(const PhysicalMemory& mem, uint32_t phys);
 // found but all failed, the first one's error is returned (a real table with
 // a bad checksum is more useful to report than "not found").
 Result<uint32_t> scan_for_signature(const PhysicalMemory& mem, const SearchArea* areas, int area_count,
-                                    const char* signature, size_t signature_len, Probe probe,
-                                    const char* not_found);
+                                    const char* signature, size_t signature_len, Probe probe, const char* not_found);
 
 // Accumulates a Topology while a table is parsed: duplicate-id detection
 // covers every APIC id (even those beyond the limit), errors name the table.

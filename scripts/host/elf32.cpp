@@ -18,7 +18,10 @@ bool ElfSymbol::is_function() const { return type == STT_FUNC; }
 namespace {
 
 // True when [offset, offset + size) lies inside a file of `file_size` bytes.
-bool fits(size_t file_size, uint64_t offset, uint64_t size) { return offset <= file_size && size <= file_size - offset; }
+bool fits(size_t file_size, uint64_t offset, uint64_t size)
+{
+    return offset <= file_size && size <= file_size - offset;
+}
 
 template <typename T>
 T read_struct(const std::vector<uint8_t>& file, size_t offset)

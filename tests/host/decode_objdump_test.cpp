@@ -34,8 +34,10 @@ bool parse_instruction_line(const std::string& line, ObjdumpInstruction& out)
     char* end = nullptr;
     out.address = static_cast<uint32_t>(strtoul(line.c_str() + first, &end, 16));
     if (end != line.c_str() + colon) return false;  // not "<hex>:", e.g. a symbol line
-    size_t bytes_end = line.find('\t', colon + 2);
-    std::string bytes = line.substr(colon + 2, bytes_end == std::string::npos ? std::string::npos : bytes_end - colon - 2);
+    size_t bytes_start = colon + 2;
+    size_t bytes_end = line.find('\t', bytes_start);
+    size_t bytes_length = bytes_end == std::string::npos ? std::string::npos : bytes_end - bytes_start;
+    std::string bytes = line.substr(bytes_start, bytes_length);
     out.bytes.clear();
     for (size_t at = 0; at + 1 < bytes.size() && isxdigit(bytes[at]) && isxdigit(bytes[at + 1]); at += 3)
         out.bytes.push_back(static_cast<uint8_t>(strtoul(bytes.substr(at, 2).c_str(), nullptr, 16)));
