@@ -27,6 +27,11 @@ CXX_SRCS := $(shell find arch kernel patching -name '*.cpp' 2>/dev/null | sort)
 ASM_SRCS := $(shell find boot arch patching -name '*.asm' 2>/dev/null | sort)
 OBJS := $(CXX_SRCS:%.cpp=$(B)/%.o) $(ASM_SRCS:%.asm=$(B)/%.asm.o)
 
+# The post-link verifier (a host program): every declared patch site has
+# its layout, or the build fails naming the function.
+VERIFY_LAYOUT := $(B)/host-tools/verify-layout
+VERIFY_SRCS := $(wildcard scripts/host/*.cpp) patching/x86_decode.cpp kernel/lib/format.cpp kernel/lib/string.cpp
+
 QEMU := qemu-system-i386
 QEMU_ACCEL_tcg   := -accel tcg
 QEMU_ACCEL_mttcg := -accel tcg,thread=multi
@@ -66,12 +71,18 @@ $(B)/ksyms.bin: $(B)/corral.pass1.elf scripts/gen-symbols
 	@echo "  SYMS  $@"
 	@scripts/gen-symbols $< $@
 
-$(B)/corral.elf: $(OBJS) $(B)/ksyms.ksyms.o linker.ld
+$(B)/corral.elf: $(OBJS) $(B)/ksyms.ksyms.o linker.ld $(VERIFY_LAYOUT)
 	@echo "  LD    $@"
 	@$(LD) $(LDFLAGS) -o $@ $(OBJS) $(B)/ksyms.ksyms.o $(LIBGCC)
 	@cmp -s <(nm $(B)/corral.pass1.elf | grep -v -e __ksyms -e __kernel_end) <(nm $@ | grep -v -e __ksyms -e __kernel_end) || \
 	  { echo "error: symbols moved between the two links (is .ksyms still last?)"; rm -f $@; exit 1; }
 	@grub-file --is-x86-multiboot $@ || { echo "error: $@ is not a multiboot kernel"; rm -f $@; exit 1; }
+	@$(VERIFY_LAYOUT) $@ || { echo "error: patch-site layouts are broken (see above)"; rm -f $@; exit 1; }
+
+$(VERIFY_LAYOUT): $(VERIFY_SRCS) $(wildcard scripts/host/*.h) patching/x86_decode.h
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCXX $@"
+	@g++ -std=c++20 -O2 -Wall -Wextra -I. -o $@ $(VERIFY_SRCS)
 
 $(B)/compile_commands.json: Makefile $(CXX_SRCS)
 	@mkdir -p $(B)

@@ -18,6 +18,8 @@
 #pragma once
 #include <stdint.h>
 
+#include "arch/x86/sections.h"   // NOT_PATCHABLE
+
 namespace corral {
 
 struct HotpatchSite {
@@ -31,4 +33,3 @@ struct HotpatchSite {
 #define DECLARE_HOTPATCHABLE(fn)                                                         \
     [[gnu::used, gnu::section(".hotpatch_sites")]] static const ::corral::HotpatchSite \
         hotpatch_site_##fn{#fn, (const void*)&fn}
-#define NOT_PATCHABLE __attribute__((section(".text.not_patchable"), no_instrument_function, noinline))

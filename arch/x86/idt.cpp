@@ -3,6 +3,7 @@
 #include "arch/x86/gdt.h"
 #include "arch/x86/interrupts.h"
 #include "arch/x86/safe_access.h"
+#include "arch/x86/sections.h"
 #include "arch/x86/trap.h"
 #include "kernel/config.h"
 #include "kernel/panic.h"
@@ -72,7 +73,7 @@ using namespace corral::arch;
 // Called from isr_common with interrupts off.  Links the frame into the
 // current thread's chain first, so that anything looking at saved contexts
 // while this handler runs (the patcher's scan) sees this frame too.
-extern "C" void trap_dispatch(TrapFrame* frame) {
+extern "C" NOT_PATCHABLE void trap_dispatch(TrapFrame* frame) {
     TrapFrame** chain = hooks.current_frame_chain ? hooks.current_frame_chain() : nullptr;
     if (chain) {
         frame->prev = *chain;

@@ -7,7 +7,7 @@
 #include "kernel/panic.h"
 #include "kernel/sched/thread.h"
 #include "kernel/sync/spinlock.h"
-#include "patching/layout.h"
+#include "arch/x86/sections.h"
 
 extern "C" void switch_context(corral::Context** save, corral::Context* load);
 

@@ -9,7 +9,7 @@
 #include "kernel/lib/string.h"
 #include "kernel/panic.h"
 #include "kernel/sched/scheduler.h"
-#include "patching/layout.h"
+#include "arch/x86/sections.h"
 
 extern "C" uint8_t boot_stack_bottom[], boot_stack_top[];
 

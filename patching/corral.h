@@ -1,0 +1,47 @@
+// The corral: an IPI rendezvous that parks every other CPU (modelled on
+// Linux's stop_machine).  States:
+//
+//   IDLE -> PREPARE     the caller sends IPI_CALL to every other CPU
+//   PREPARE -> PARKED   every CPU has answered: it records where it was
+//                       (its trap frame) and spins, interrupts off, with pause
+//   PARKED: work(ctx)   runs on the caller while nobody else executes anything
+//   -> RELEASE          each CPU flushes the text alias from its TLB,
+//                       serializes (CPUID, SDM 8.1.3) and returns
+//
+// A CPU that does not answer within the timeout aborts the corral before any
+// work runs: nothing is written, and the report names the missing CPUs.  A
+// corral inside a corral is refused.  Halted CPUs are woken by the IPI.
+#pragma once
+#include <stdint.h>
+
+#include "kernel/config.h"
+#include "kernel/lib/result.h"
+
+namespace corral {
+namespace arch { struct TrapFrame; }
+
+struct CorralReport {
+    int cpus;                                        // CPUs online during the corral
+    uint32_t parked_mask;                            // CPUs that answered (the caller included)
+    uint32_t missing_mask;                           // CPUs that never answered (abort)
+    uint64_t wait_us;                                // time until all were parked
+    arch::TrapFrame* parked_frame[config::MAX_CPUS]; // each parked CPU's IPI frame (null for the caller)
+};
+
+using CorralWork = Result<void> (*)(void* ctx, const CorralReport& report);
+
+// Parks every other CPU, runs `work` on this one, releases them.  Returns
+// the work's result, or an error if the corral could not be formed.
+Result<void> corral_all_cpus(CorralWork work, void* ctx, CorralReport* report = nullptr);
+
+// One sync round without parking: every other CPU takes an IPI, flushes the
+// alias, serializes, and acknowledges.  Used between text_poke_bp steps.
+Result<void> sync_all_cpus();
+
+void corral_init();
+void corral_set_timeout_us(uint64_t us);
+uint64_t corral_timeout_us();
+bool corral_active();
+uint64_t corral_count();   // corrals completed (benchmarks, tests)
+
+}  // namespace corral

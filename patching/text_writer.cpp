@@ -1,0 +1,85 @@
+#include "patching/text_writer.h"
+
+#include "arch/x86/cpu.h"
+#include "arch/x86/paging.h"
+#include "arch/x86/sections.h"
+#include "kernel/panic.h"
+#include "kernel/sync/spinlock.h"
+
+extern "C" const uint8_t __text_start[], __text_end[];
+extern "C" const uint8_t __not_patchable_text_start[], __not_patchable_text_end[];
+
+namespace corral {
+namespace {
+
+// Two pages: a write of up to 16 bytes can straddle a page boundary.
+constexpr uintptr_t ALIAS_BASE = 0xf0000000;
+Spinlock writer_lock("text-writer");
+
+// Maps the page(s) holding [address, address+len) writable at the alias
+// and returns the alias address of `address`.
+NOT_PATCHABLE Result<uintptr_t> map_alias(uintptr_t address, size_t len) {
+    const uintptr_t first = address & ~uintptr_t(arch::PAGE_SIZE - 1);
+    const uintptr_t last = (address + len - 1) & ~uintptr_t(arch::PAGE_SIZE - 1);
+    TRY_VOID(arch::map_page(ALIAS_BASE, uint32_t(first), arch::PTE_WRITABLE));
+    if (last != first) TRY_VOID(arch::map_page(ALIAS_BASE + arch::PAGE_SIZE, uint32_t(last), arch::PTE_WRITABLE));
+    return ALIAS_BASE + (address - first);
+}
+
+NOT_PATCHABLE void unmap_alias() {
+    arch::unmap_page(ALIAS_BASE);
+    arch::unmap_page(ALIAS_BASE + arch::PAGE_SIZE);
+}
+
+Result<void> check_target(uintptr_t address, size_t len) {
+    if (len == 0 || len > 16) return make_error("text_write: %zu bytes (1..16 allowed)", len);
+    if (!is_kernel_text(address, len))
+        return make_error("text_write: %#zx..%#zx is not kernel text", address, address + len);
+    return Ok{};
+}
+
+}  // namespace
+
+void text_writer_init() {
+    // Create the alias's page table now, not in the middle of a corral.
+    Result<uintptr_t> r = map_alias(uintptr_t(__text_start), 1);
+    if (r.is_error()) panic("text_writer_init: %s", r.error());
+    unmap_alias();
+}
+
+bool is_kernel_text(uintptr_t address, size_t len) {
+    return address >= uintptr_t(__text_start) && address + len <= uintptr_t(__text_end) && address + len > address;
+}
+
+bool is_not_patchable(uintptr_t address, size_t len) {
+    return address < uintptr_t(__not_patchable_text_end) && address + len > uintptr_t(__not_patchable_text_start);
+}
+
+NOT_PATCHABLE Result<void> text_write(uintptr_t address, const uint8_t* bytes, size_t len) {
+    TRY_VOID(check_target(address, len));
+    SpinlockGuard guard(writer_lock);
+    uintptr_t alias = TRY(map_alias(address, len));
+    auto* dst = reinterpret_cast<volatile uint8_t*>(alias);
+    for (size_t i = 0; i < len; i++) dst[i] = bytes[i];
+    unmap_alias();
+    return Ok{};
+}
+
+NOT_PATCHABLE Result<void> text_write_u16_atomic(uintptr_t address, uint16_t value) {
+    TRY_VOID(check_target(address, 2));
+    if (address & 1) return make_error("text_write_u16_atomic: %#zx is not 2-byte aligned", address);
+    SpinlockGuard guard(writer_lock);
+    uintptr_t alias = TRY(map_alias(address, 2));
+    *reinterpret_cast<volatile uint16_t*>(alias) = value;   // one `mov word`: atomic when aligned
+    unmap_alias();
+    return Ok{};
+}
+
+uintptr_t text_alias_base() { return ALIAS_BASE; }
+
+NOT_PATCHABLE void text_alias_flush_local() {
+    arch::invlpg(ALIAS_BASE);
+    arch::invlpg(ALIAS_BASE + arch::PAGE_SIZE);
+}
+
+}  // namespace corral
