@@ -72,6 +72,7 @@ extern "C" [[noreturn]] void kmain(uint32_t magic, uint32_t multiboot_info) {
     Result<BootOptions> options = parse_cmdline(info.cmdline);
     panic_set_exit_on_panic(options.is_ok() && options.value().exit_when_done);
 
+    smp_discover();                                   // firmware tables, while physical = virtual
     Result<void> mem = memory_init(info);             // frames, paging (W^X text), heap
     if (mem.is_error()) panic("%s", mem.error());
     arch::gdt_update_double_fault_cr3(0, arch::read_cr3());

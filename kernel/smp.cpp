@@ -34,10 +34,14 @@ arch::Topology topology;
 bool apic_mode = false;
 uint64_t online_at_us = 0;
 
-const uint8_t* read_identity(void*, uint64_t phys, size_t len) {
-    if (phys < arch::PAGE_SIZE || phys + len > phys_top()) return nullptr;
+// Discovery runs before paging is on, so every physical address below
+// 4 GiB is simply a pointer (page 0 included: the BIOS data area is there).
+const uint8_t* read_physical(void*, uint64_t phys, size_t len) {
+    if (phys + len > 0x100000000ull) return nullptr;
     return reinterpret_cast<const uint8_t*>(uintptr_t(phys));
 }
+
+Result<arch::Topology> discovered = make_error("smp: discovery did not run");
 
 bool timer_interrupt(arch::TrapFrame*) {
     sched_timer_tick();
@@ -115,6 +119,8 @@ void start_all_aps() {
 
 }  // namespace
 
+void smp_discover() { discovered = arch::discover_topology(arch::PhysicalMemory{read_physical, nullptr}); }
+
 bool smp_apic_mode() { return apic_mode; }
 int smp_expected_cpus() {
     if (!apic_mode) return 1;
@@ -131,7 +137,7 @@ void smp_route_isa_irq(int irq) {
 void smp_init() {
     arch::register_trap_handler(arch::VECTOR_NMI, nmi);
     panic_set_stop_others(stop_other_cpus);
-    Result<arch::Topology> t = arch::discover_topology(arch::PhysicalMemory{read_identity, nullptr});
+    const Result<arch::Topology>& t = discovered;
     if (t.is_error()) {
         kprintf("smp: %s; running on the boot CPU only, with the PIC\n", t.error());
         return;

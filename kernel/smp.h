@@ -7,6 +7,9 @@
 
 namespace corral {
 
+// Reads the firmware's tables (ACPI MADT, else the MP table).  Must run
+// before paging: the tables may sit anywhere in physical memory.
+void smp_discover();
 // Brings up interrupts through the APICs and starts the APs.  On a machine
 // without usable tables the kernel keeps running on the BSP alone.
 void smp_init();

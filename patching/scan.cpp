@@ -1,0 +1,84 @@
+#include "patching/scan.h"
+
+#include "arch/x86/cpu.h"
+#include "arch/x86/safe_access.h"
+#include "arch/x86/sections.h"
+#include "arch/x86/trap.h"
+#include "kernel/cpu.h"
+#include "kernel/lib/string.h"
+#include "kernel/sched/thread.h"
+
+namespace corral {
+namespace {
+
+constexpr int MAX_CHAIN = 64;
+
+struct Search {
+    uintptr_t start, end;
+    ScanMode mode;
+    bool found;
+    ScanHit hit;
+    ScanStats stats;
+};
+
+NOT_PATCHABLE bool inside(const Search& s, uintptr_t eip) {
+    return s.mode == ScanMode::Range ? (eip > s.start && eip < s.end) : (eip >= s.start && eip < s.end);
+}
+
+NOT_PATCHABLE void record(Search& s, Thread* t, uintptr_t eip, const char* kind) {
+    if (s.found || !inside(s, eip)) return;
+    s.found = true;
+    s.hit.thread_id = t->id;
+    str_copy(s.hit.thread_name, t->name, sizeof s.hit.thread_name);
+    s.hit.cpu = (t->on_cpu && t->state == ThreadState::Running) ? t->cpu : -1;
+    s.hit.eip = eip;
+    s.hit.kind = kind;
+}
+
+// Return addresses above a frame pointer.  Reads are fault-tolerant: a
+// thread's stack is only trusted as far as it makes sense.
+NOT_PATCHABLE void walk_ebp_chain(Search& s, Thread* t, uintptr_t ebp) {
+    for (int depth = 0; depth < MAX_CHAIN && ebp && !(ebp & 3); depth++) {
+        uint32_t next, ret;
+        if (safe_read_u32(reinterpret_cast<const void*>(ebp), &next) != 0 ||
+            safe_read_u32(reinterpret_cast<const void*>(ebp + 4), &ret) != 0)
+            return;
+        s.stats.return_addresses++;
+        record(s, t, ret, "return address");
+        if (next <= ebp) return;
+        ebp = next;
+    }
+}
+
+NOT_PATCHABLE void scan_thread(Thread* t, void* ctx) {
+    Search& s = *static_cast<Search*>(ctx);
+    s.stats.threads++;
+    if (t == this_cpu_current()) {
+        walk_ebp_chain(s, t, arch::read_ebp());
+    } else if (!(t->on_cpu && t->state == ThreadState::Running) && t->context && t->state != ThreadState::Dead) {
+        record(s, t, t->context->eip, "switch context");
+        walk_ebp_chain(s, t, t->context->ebp);
+    }
+    int n = 0;
+    for (arch::TrapFrame* f = t->frames; f && n < MAX_CHAIN; f = f->prev, n++) {
+        s.stats.trap_frames++;
+        record(s, t, f->eip, "trap frame");
+        walk_ebp_chain(s, t, f->ebp);
+    }
+}
+
+ScanStats last_stats;
+
+}  // namespace
+
+NOT_PATCHABLE bool scan_saved_contexts(uintptr_t start, uintptr_t end, ScanMode mode, ScanHit* hit) {
+    Search s{start, end, mode, false, {}, {}};
+    for_each_thread(scan_thread, &s);
+    last_stats = s.stats;
+    if (s.found && hit) *hit = s.hit;
+    return s.found;
+}
+
+ScanStats scan_last_stats() { return last_stats; }
+
+}  // namespace corral

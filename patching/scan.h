@@ -1,0 +1,37 @@
+// The scan: every saved execution context of every thread, checked against
+// the bytes about to change.  Runs inside the corral (every other CPU is
+// parked, so no thread moves while it looks).
+//
+// Where a thread's EIP can be saved (DESIGN.md §2):
+//   * its switch context (switched out), and the EBP chain of return
+//     addresses above it;
+//   * every trap frame on its stack, newest first (the IPI frame of a parked
+//     CPU, an interrupt that arrived inside an exception handler, ...), and
+//     the EBP chain above each;
+//   * for the thread running the scan: its live EBP chain.
+#pragma once
+#include <stdint.h>
+
+namespace corral {
+
+enum class ScanMode {
+    Range,      // a saved EIP or return address strictly inside (start, end): the overwritten bytes
+    Function,   // any saved EIP or return address in [start, end): the whole old function
+};
+
+struct ScanHit {
+    int thread_id;
+    char thread_name[24];
+    int cpu;                 // where it runs, or -1 when switched out
+    uintptr_t eip;
+    const char* kind;        // "trap frame", "switch context", "return address"
+};
+
+// True (and fills `hit`) when some thread has a saved EIP in the range.
+bool scan_saved_contexts(uintptr_t start, uintptr_t end, ScanMode mode, ScanHit* hit);
+
+// For tests and the shell: how many contexts one scan looked at.
+struct ScanStats { int threads, trap_frames, return_addresses; };
+ScanStats scan_last_stats();
+
+}  // namespace corral
