@@ -18,6 +18,7 @@
 #include "kernel/symbols.h"
 #include "kernel/test/ktest.h"
 #include "kernel/time.h"
+#include "patching/patching.h"
 
 extern "C" void run_global_constructors();
 
@@ -85,6 +86,7 @@ extern "C" [[noreturn]] void kmain(uint32_t magic, uint32_t multiboot_info) {
     arch::sti();
     smp_init();                                       // LAPIC/IOAPIC, then every AP
     kprintf("smp: %d CPUs online (%llu ms after boot)\n", cpu_count(), (unsigned long long)(now_us() / 1000));
+    patching_init();                                  // the patching engine (patching/)
 
     if (options.is_error()) bad_cmdline(info.cmdline, options.error());
     run_requested_work(options.value());

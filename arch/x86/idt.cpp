@@ -59,9 +59,11 @@ void idt_load(int cpu) {
     asm volatile("lidt %0" ::"m"(idtr));
 }
 
-void register_trap_handler(int vector, TrapHandler handler) {
+TrapHandler register_trap_handler(int vector, TrapHandler handler) {
     if (vector < 0 || vector >= VECTOR_COUNT) panic("register_trap_handler: bad vector %d", vector);
+    TrapHandler previous = handlers[vector];
     handlers[vector] = handler;
+    return previous;
 }
 
 void set_trap_hooks(const TrapHooks& h) { hooks = h; }

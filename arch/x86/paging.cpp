@@ -2,7 +2,7 @@
 
 #include "arch/x86/cpu.h"
 
-extern "C" const uint8_t __text_start[], __rodata_end[];
+extern "C" const uint8_t __text_start[], __rodata_end[], __landing_start[], __landing_end[];
 
 namespace corral::arch {
 namespace {
@@ -67,9 +67,11 @@ Result<void> paging_init(uint32_t phys_top, FrameSource frames) {
     if (!page_directory) return make_error("paging: no frame for the page directory");
     const uint32_t ro_start = uint32_t(uintptr_t(__text_start));
     const uint32_t ro_end = uint32_t(uintptr_t(__rodata_end));
+    const uint32_t landing_start = uint32_t(uintptr_t(__landing_start)) & ~(PAGE_SIZE - 1);
+    const uint32_t landing_end = uint32_t(uintptr_t(__landing_end));
     // Page 0 stays unmapped: a null pointer dereference faults.
     for (uint32_t va = PAGE_SIZE; va < phys_top && va >= PAGE_SIZE; va += PAGE_SIZE) {
-        bool read_only = va >= ro_start && va < ro_end;
+        bool read_only = (va >= ro_start && va < ro_end) || (va >= landing_start && va < landing_end);
         TRY_VOID(map_page(va, va, read_only ? 0 : PTE_WRITABLE));
     }
     paging_enable_on_this_cpu();

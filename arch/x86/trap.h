@@ -30,7 +30,8 @@ using TrapHandler = bool (*)(TrapFrame* frame);
 
 void idt_init();              // builds the IDT (once, on the BSP)
 void idt_load(int cpu);       // this CPU's copy of the IDT, then lidt
-void register_trap_handler(int vector, TrapHandler handler);
+// Returns the handler it replaces (so a test can put it back).
+TrapHandler register_trap_handler(int vector, TrapHandler handler);
 
 // Called by the trap dispatcher around every handler so the scheduler can
 // keep each thread's frame chain (DESIGN.md §2).  Set by kernel/.

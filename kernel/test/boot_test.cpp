@@ -107,11 +107,11 @@ bool on_breakpoint(arch::TrapFrame* frame) {
 }
 
 KTEST(traps, breakpoint_handler_runs_and_returns) {
-    arch::register_trap_handler(arch::VECTOR_BREAKPOINT, on_breakpoint);
+    arch::TrapHandler previous = arch::register_trap_handler(arch::VECTOR_BREAKPOINT, on_breakpoint);
     int before = breakpoints_seen;
     arch::breakpoint();
     arch::breakpoint();
-    arch::register_trap_handler(arch::VECTOR_BREAKPOINT, nullptr);
+    arch::register_trap_handler(arch::VECTOR_BREAKPOINT, previous);
     KEXPECT_EQ(breakpoints_seen - before, 2);
     SymbolHit hit;
     KEXPECT(symbol_for_address(breakpoint_eip, &hit));

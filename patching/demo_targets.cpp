@@ -1,0 +1,26 @@
+#include "patching/demo_targets.h"
+
+#include "patching/layout.h"
+
+namespace corral {
+
+volatile uint32_t seed_example_v2_calls = 0;
+
+HOTPATCHABLE int demo_hot_counter(int x) { return x * 3 + 1; }
+int demo_hot_counter_v2(int x) { return x * 3 + 1 + DEMO_V2_OFFSET; }
+int demo_hot_counter_v3(int x) { return x * 3 + 1 + 2 * DEMO_V2_OFFSET; }
+
+// noipa: GCC must neither inline nor clone it, or callers would bypass the
+// patched entry.
+__attribute__((noipa)) int demo_fentry_counter(int x) { return x * 5 + 2; }
+__attribute__((noipa)) int demo_fentry_counter_v2(int x) { return x * 5 + 2 + DEMO_V2_OFFSET; }
+
+}  // namespace corral
+
+extern "C" void seed_example_v2() { corral::seed_example_v2_calls = corral::seed_example_v2_calls + 1; }
+
+// seed_example is hand-written, so it declares its layout here.
+namespace corral {
+DECLARE_HOTPATCHABLE(demo_hot_counter);
+}
+DECLARE_HOTPATCHABLE(seed_example);

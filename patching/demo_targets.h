@@ -1,0 +1,28 @@
+// Functions the patcher patches in demos, scenarios and tests, each with a
+// replacement that returns a different signature, so a caller can tell
+// which version ran (and that nothing else did).
+#pragma once
+#include <stdint.h>
+
+extern "C" {
+void seed_example();        // patching/seed_example.asm, the seed's bytes
+void seed_example_v2();     // its replacement (counts calls)
+void seed_landing();        // the far-jmp target for seed_example
+}
+
+namespace corral {
+
+extern volatile uint32_t seed_example_v2_calls;
+
+// Hotpatch layout (HOTPATCHABLE).
+int demo_hot_counter(int x);       // returns x * 3 + 1
+int demo_hot_counter_v2(int x);    // returns x * 3 + 1 + DEMO_V2_OFFSET
+int demo_hot_counter_v3(int x);    // returns x * 3 + 1 + 2 * DEMO_V2_OFFSET (stacks on v2)
+
+// fentry layout (an ordinary function with its 5-byte NOP).
+int demo_fentry_counter(int x);    // returns x * 5 + 2
+int demo_fentry_counter_v2(int x); // returns x * 5 + 2 + DEMO_V2_OFFSET
+
+constexpr int DEMO_V2_OFFSET = 1000000;
+
+}  // namespace corral

@@ -1,0 +1,85 @@
+#include "patching/hold.h"
+
+#include "arch/x86/cpu.h"
+#include "arch/x86/sections.h"
+#include "arch/x86/trap.h"
+#include "kernel/panic.h"
+#include "kernel/time.h"
+
+namespace corral {
+namespace {
+
+constexpr uint32_t DR6_B0 = 1u << 0;
+constexpr uint32_t DR7_L0 = 1u << 0;   // DR0 enabled; R/W0 = 00 (execute), LEN0 = 00
+
+Hold* volatile active = nullptr;
+
+NOT_PATCHABLE void disarm(arch::TrapFrame* frame) {
+    arch::write_dr7(0);
+    frame->eflags |= arch::EFLAGS_RF;   // resume without re-triggering
+}
+
+NOT_PATCHABLE bool debug_trap(arch::TrapFrame* frame) {
+    const uint32_t dr6 = arch::read_dr6();
+    arch::write_dr6(0);   // DR6 keeps its bits until software clears them
+    if (!(dr6 & DR6_B0)) return false;
+    Hold* h = active;
+    if (!h || frame->eip != h->address) {
+        disarm(frame);
+        return true;
+    }
+    h->hits = h->hits + 1;
+    h->arrived = true;
+    switch (h->mode) {
+        case HoldMode::Running:
+            if (h->released) disarm(frame);
+            // else: return to the same instruction; the breakpoint fires again
+            return true;
+        case HoldMode::InHandler:
+            arch::sti();   // interrupts nest on top of this #DB frame
+            while (!h->released) arch::cpu_relax();
+            arch::cli();
+            disarm(frame);
+            return true;
+        case HoldMode::SwitchedOut: {
+            SpinlockGuard g(h->lock);
+            while (!h->released) h->waiters.wait(&h->lock);
+            disarm(frame);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool arrived(void* h) { return static_cast<Hold*>(h)->arrived; }
+
+}  // namespace
+
+void hold_init() { arch::register_trap_handler(arch::VECTOR_DEBUG, debug_trap); }
+
+void hold_prepare(Hold& h, uintptr_t address, HoldMode mode) {
+    h.address = address;
+    h.mode = mode;
+    h.arrived = false;
+    h.released = false;
+    h.hits = 0;
+    active = &h;
+}
+
+void hold_arm_this_cpu(const Hold& h) {
+    arch::write_dr6(0);
+    arch::write_dr0(uint32_t(h.address));
+    arch::write_dr7(DR7_L0);
+}
+
+bool hold_wait_arrived(Hold& h, uint64_t timeout_us) { return wait_until(arrived, &h, timeout_us); }
+
+void hold_release(Hold& h) {
+    SpinlockGuard g(h.lock);
+    h.released = true;
+    h.waiters.wake_all();
+}
+
+void hold_clear() { active = nullptr; }
+
+}  // namespace corral

@@ -1,0 +1,94 @@
+// Shell commands of the patching engine: patch list|apply|revert, demo.
+#include "kernel/console/console.h"
+#include "kernel/lib/string.h"
+#include "kernel/shell.h"
+#include "kernel/symbols.h"
+#include "patching/scenario.h"
+#include "patching/strategy.h"
+#include "patching/transaction.h"
+
+namespace corral {
+namespace {
+
+void print_record(PatchRecord* r, void*) {
+    char to[48];
+    symbolize(r->replacement, to, sizeof to);
+    kprintf("  %-8s %-9s %-28s -> %-30s default %-11s", r->name, patch_state_name(r->state), r->target_name, to,
+            r->default_strategy->name());
+    if (r->state == PatchState::Applied) {
+        kprintf(" (by %s", r->applied.strategy->name());
+        if (r->stacked_on) kprintf(", over %s", r->stacked_on->name);
+        kprintf(")");
+    }
+    kprintf("\n");
+}
+
+int patch_list() {
+    kprintf("patches (strategies: %s):\n", strategy_names());
+    patch_for_each(print_record, nullptr);
+    return 0;
+}
+
+PatchRecord* find_or_complain(const char* name) {
+    PatchRecord* r = patch_find(name);
+    if (!r) shell_error("patch: no patch named '%s' (see 'patch list')", name);
+    return r;
+}
+
+int cmd_patch(int argc, char** argv) {
+    if (argc == 2 && str_eq(argv[1], "list")) return patch_list();
+    if ((argc == 3 || argc == 4) && str_eq(argv[1], "apply")) {
+        PatchRecord* r = find_or_complain(argv[2]);
+        if (!r) return 1;
+        const Strategy* s = nullptr;
+        if (argc == 4 && !(s = find_strategy(argv[3])))
+            return shell_error("patch: unknown strategy '%s' (one of: %s)", argv[3], strategy_names());
+        Result<void> done = patch_apply(r, s);
+        if (done.is_error()) return shell_error("patch apply %s: %s", r->name, done.error());
+        kprintf("applied %s to %s with %s", r->name, r->target_name, r->applied.strategy->name());
+        if (r->applied.deferrals) kprintf(" (deferred %d times)", r->applied.deferrals);
+        kprintf("\n");
+        return 0;
+    }
+    if (argc == 3 && str_eq(argv[1], "revert")) {
+        PatchRecord* r = find_or_complain(argv[2]);
+        if (!r) return 1;
+        Result<void> done = patch_revert(r);
+        if (done.is_error()) return shell_error("patch revert %s: %s", r->name, done.error());
+        kprintf("reverted %s: %s has its previous bytes again\n", r->name, r->target_name);
+        return 0;
+    }
+    return shell_error("usage: patch list | patch apply <name> [strategy] | patch revert <name>");
+}
+SHELL_COMMAND("patch", "patch list|apply <name> [strategy]|revert <name>",
+              "list, apply or revert a patch (try: patch apply hot, peek demo_hot_counter-5 8)", cmd_patch);
+
+int cmd_demo(int argc, char** argv) {
+    if (argc < 2 || argc > 3) return shell_error("usage: demo <%s|all> [strategy]", scenario_names());
+    const char* one_strategy = argc == 3 ? argv[2] : nullptr;
+    if (one_strategy && !find_strategy(one_strategy))
+        return shell_error("demo: unknown strategy '%s' (one of: %s)", one_strategy, strategy_names());
+    const char* scenarios[] = {"torn", "preempted", "interrupted"};
+    const char* strategies[] = {"naive", "corral", "corral-scan", "hotpatch", "int3"};
+    bool all = str_eq(argv[1], "all"), any = false;
+    int mismatches = 0;
+    for (const char* sc : scenarios) {
+        if (!all && !str_eq(argv[1], sc)) continue;
+        any = true;
+        for (const char* st : strategies) {
+            if (one_strategy && !str_eq(one_strategy, st)) continue;
+            Result<ScenarioResult> r = run_scenario(sc, st, 0, true);
+            if (r.is_error()) return shell_error("demo %s %s: %s", sc, st, r.error());
+            if (r.value().skipped) kprintf("SCENARIO %s %s: skipped (%s)\n", sc, st, r.value().detail);
+            else if (r.value().observed != r.value().expected) mismatches++;
+        }
+    }
+    if (!any) return shell_error("demo: unknown scenario '%s' (one of: %s, all)", argv[1], scenario_names());
+    kprintf("demo: %d unexpected outcome%s\n", mismatches, mismatches == 1 ? "" : "s");
+    return mismatches ? 1 : 0;
+}
+SHELL_COMMAND("demo", "demo <torn|preempted|interrupted|all> [strategy]",
+              "reproduce the seed's failures, narrated, with one or every strategy", cmd_demo);
+
+}  // namespace
+}  // namespace corral

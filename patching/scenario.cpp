@@ -1,0 +1,210 @@
+#include "patching/scenario.h"
+
+#include <stdarg.h>
+
+#include "kernel/console/console.h"
+#include "kernel/cpu.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/string.h"
+#include "kernel/panic.h"
+#include "kernel/sched/thread.h"
+#include "kernel/symbols.h"
+#include "kernel/time.h"
+#include "patching/demo_targets.h"
+#include "patching/hold.h"
+#include "patching/strategy.h"
+#include "patching/torn.h"
+#include "patching/transaction.h"
+
+namespace corral {
+namespace {
+
+constexpr uint64_t ARRIVE_TIMEOUT_US = 10000000;
+
+struct ScenarioSpec {
+    const char* name;
+    HoldMode mode;
+    bool needs_two_cpus;     // the held thread must run beside the patcher
+    bool corral_fails;       // does the seed's second attempt fail here?
+};
+
+const ScenarioSpec specs[] = {
+    {"torn", HoldMode::Running, true, false},
+    {"preempted", HoldMode::SwitchedOut, false, true},
+    {"interrupted", HoldMode::InHandler, true, true},
+};
+
+const ScenarioSpec* find_spec(const char* name) {
+    for (const ScenarioSpec& s : specs)
+        if (str_eq(s.name, name)) return &s;
+    return nullptr;
+}
+
+// Everything one run shares between the patcher, the hooks and the victim.
+struct Run {
+    const ScenarioSpec* spec;
+    const Strategy* strategy;
+    bool int3;
+    int release_step;
+    bool narrate;
+    Hold hold;
+    volatile int victim_result;
+    volatile bool victim_returned;
+    int deferrals;
+};
+
+void victim(void* arg) {
+    Run& r = *static_cast<Run*>(arg);
+    hold_arm_this_cpu(r.hold);
+    if (r.int3) {
+        int v = demo_fentry_counter(7);
+        r.victim_result = v;
+        if (v != demo_fentry_counter_v2(7) && v != 7 * 5 + 2) thread_exit(2);   // neither version: wrong code ran
+    } else {
+        seed_example();
+    }
+    r.victim_returned = true;
+}
+
+void say(const Run& r, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+void say(const Run& r, const char* fmt, ...) {
+    if (!r.narrate) return;
+    char line[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vformat(line, sizeof line, fmt, ap);
+    va_end(ap);
+    kprintf("  %s\n", line);
+}
+
+void show_bytes(const Run& r, const char* when, uintptr_t address, int n) {
+    if (!r.narrate) return;
+    char where[48];
+    symbolize(address, where, sizeof where);
+    kprintf("  %s %s (%#zx):", when, where, address);
+    for (int i = 0; i < n; i++) kprintf(" %02x", reinterpret_cast<const uint8_t*>(address)[i]);
+    kprintf("\n");
+}
+
+void on_deferred(void* ctx, const Patch&, const ScanHit& where, int attempt) {
+    Run& r = *static_cast<Run*>(ctx);
+    r.deferrals = attempt;
+    char at[48];
+    symbolize(where.eip, at, sizeof at);
+    say(r, "%s deferred (attempt %d): thread %d '%s' has EIP %s in a %s; releasing it", r.strategy->name(), attempt,
+        where.thread_id, where.thread_name, at, where.kind);
+    hold_release(r.hold);
+}
+
+void on_step(void* ctx, int step) {
+    Run& r = *static_cast<Run*>(ctx);
+    show_bytes(r, "after text_poke_bp step", r.hold.address, 5);
+    if (step == r.release_step) {
+        say(r, "releasing the held thread after step %d", step);
+        hold_release(r.hold);
+    }
+}
+
+void on_written(void* ctx) {
+    Run& r = *static_cast<Run*>(ctx);
+    if (!r.hold.released) say(r, "new bytes written; releasing the held thread");
+    hold_release(r.hold);
+}
+
+bool switched_out(void* t) {
+    auto* th = static_cast<Thread*>(t);
+    return th->state == ThreadState::Blocked && !th->on_cpu;
+}
+
+// Holds the victim, patches, releases, and reports what happened.
+Result<ScenarioResult> play(Run& r, PatchRecord* patch, ScenarioResult result) {
+    const int victim_cpu = cpu_count() - 1;
+    const uintptr_t held_at = r.int3 ? patch->target : patch->target + 2;
+    Thread* me = current_thread();
+    if (r.spec->needs_two_cpus) thread_set_affinity(me, ~(1u << victim_cpu));   // patch from another CPU
+    hold_prepare(r.hold, held_at, r.spec->mode);
+    const uint32_t faults_before = torn_fault_count();
+    show_bytes(r, "before:", patch->target, 8);
+    Thread* v = thread_create("victim", victim, &r, 1u << victim_cpu);
+    bool there = hold_wait_arrived(r.hold, ARRIVE_TIMEOUT_US);
+    if (there && r.spec->mode == HoldMode::SwitchedOut) there = wait_until(switched_out, v, ARRIVE_TIMEOUT_US);
+    if (!there) {
+        hold_release(r.hold);
+        thread_join(v);
+        hold_clear();
+        thread_set_affinity(me, AFFINITY_ANY);
+        return make_error("scenario %s: the victim never reached %#zx", r.spec->name, held_at);
+    }
+    char at[48];
+    symbolize(held_at, at, sizeof at);
+    say(r, "thread %d 'victim' held at %s on cpu %d (%s)", v->id, at, victim_cpu,
+        r.spec->mode == HoldMode::Running ? "running there" :
+        r.spec->mode == HoldMode::InHandler ? "in an older trap frame, interrupts on" : "switched out");
+    PatchHooks hooks{&r, on_deferred, on_step, on_written};
+    Result<void> applied = patch_apply(patch, r.strategy, &hooks);
+    hold_release(r.hold);
+    const int code = thread_join(v);
+    hold_clear();
+    thread_set_affinity(me, AFFINITY_ANY);
+    show_bytes(r, "after: ", patch->target, 8);
+    if (applied.is_ok()) {
+        Result<void> reverted = patch_revert(patch);   // restore the text for the next scenario
+        if (reverted.is_error()) return make_error("scenario %s: revert failed: %s", r.spec->name, reverted.error());
+    }
+    const bool torn = torn_fault_count() != faults_before || code != 0;
+    result.observed = (applied.is_ok() && !torn) ? Outcome::Pass : Outcome::Fail;
+    if (applied.is_error()) format(result.detail, sizeof result.detail, "%s", applied.error());
+    else if (torn) format(result.detail, sizeof result.detail, "the held thread died in torn bytes (exit %d)", code);
+    else format(result.detail, sizeof result.detail, "held thread finished cleanly%s",
+                r.deferrals ? " after the strategy deferred" : "");
+    return result;
+}
+
+}  // namespace
+
+const char* outcome_name(Outcome o) { return o == Outcome::Pass ? "pass" : "FAIL"; }
+const char* scenario_names() { return "torn preempted interrupted"; }
+
+Result<Outcome> expected_outcome(const char* scenario, const char* strategy) {
+    const ScenarioSpec* spec = find_spec(scenario);
+    if (!spec) return make_error("unknown scenario '%s' (one of: %s)", scenario, scenario_names());
+    const Strategy* s = find_strategy(strategy);
+    if (!s) return make_error("unknown strategy '%s' (one of: %s)", strategy, strategy_names());
+    if (str_eq(strategy, "naive")) return Outcome::Fail;
+    if (str_eq(strategy, "corral") && spec->corral_fails) return Outcome::Fail;
+    return Outcome::Pass;
+}
+
+Result<ScenarioResult> run_scenario(const char* scenario, const char* strategy, int release_step, bool narrate) {
+    ScenarioResult result{};
+    result.expected = TRY(expected_outcome(scenario, strategy));
+    if (release_step < 0 || release_step > 3) return make_error("release step %d (0..3)", release_step);
+    // Heap-allocated: Run holds a wait queue the victim's CPU touches.
+    Run* r = new Run();
+    r->spec = find_spec(scenario);
+    r->strategy = find_strategy(strategy);
+    r->int3 = str_eq(strategy, "int3");
+    r->release_step = r->int3 ? release_step : 0;
+    r->narrate = narrate;
+    if (r->spec->needs_two_cpus && cpu_count() < 2) {
+        result.skipped = true;
+        format(result.detail, sizeof result.detail, "needs a second CPU to hold the thread on (-smp 2 or more)");
+        delete r;
+        return result;
+    }
+    PatchRecord* patch = patch_find(r->int3 ? "fentry" : "seed");
+    if (!patch) {
+        delete r;
+        return make_error("built-in patch missing");
+    }
+    if (narrate)
+        kprintf("scenario %s with %s: %s\n", scenario, strategy, r->strategy->guarantees());
+    Result<ScenarioResult> out = play(*r, patch, result);
+    delete r;
+    if (out.is_ok())
+        kprintf("SCENARIO %s %s: %s -> %s (%s)\n", scenario, strategy, outcome_name(out.value().expected),
+                outcome_name(out.value().observed), out.value().detail);
+    return out;
+}
+
+}  // namespace corral

@@ -1,0 +1,34 @@
+#include "patching/strategy.h"
+
+#include "kernel/lib/string.h"
+#include "patching/text_writer.h"
+
+namespace corral {
+
+const Strategy* strategy_naive();
+const Strategy* strategy_corral();
+const Strategy* strategy_corral_scan();
+const Strategy* strategy_hotpatch();
+const Strategy* strategy_int3();
+
+const Strategy* find_strategy(const char* name) {
+    const Strategy* all[] = {strategy_naive(), strategy_corral(), strategy_corral_scan(), strategy_hotpatch(),
+                             strategy_int3()};
+    for (const Strategy* s : all)
+        if (str_eq(s->name(), name)) return s;
+    return nullptr;
+}
+
+const char* strategy_names() { return "naive corral corral-scan hotpatch int3"; }
+
+Result<void> check_patchable(const Patch& p, size_t length) {
+    if (!is_kernel_text(p.target, length))
+        return make_error("%s at %#zx is not kernel text", p.name, p.target);
+    if (is_not_patchable(p.target, p.target_size ? p.target_size : length))
+        return make_error("refusing to patch %s: the patcher itself runs it while patching (not patchable)", p.name);
+    if (p.target_size && p.target_size < length)
+        return make_error("%s is %zu bytes, too short for a %zu-byte patch", p.name, p.target_size, length);
+    return Ok{};
+}
+
+}  // namespace corral

@@ -1,0 +1,75 @@
+// The patching strategies (DESIGN.md §1), one file each, one interface.
+//
+// A Patch redirects one function (`target`) to another (`replacement`).
+// prepare() plans the bytes (the edits) and checks the target's layout;
+// apply()/revert() write them with the strategy's protocol.  The
+// transaction layer (transaction.h) owns state, stacking and checksums.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/lib/result.h"
+#include "patching/scan.h"
+
+namespace corral {
+
+constexpr int MAX_EDIT_BYTES = 8;
+
+// One contiguous run of bytes to change.
+struct Edit {
+    uintptr_t address;
+    uint8_t length;
+    bool atomic16;                       // one aligned 16-bit store (hotpatch entry)
+    uint8_t old_bytes[MAX_EDIT_BYTES];   // captured when applied
+    uint8_t new_bytes[MAX_EDIT_BYTES];
+};
+
+class Strategy;
+
+struct Patch {
+    char name[32];
+    uintptr_t target;
+    size_t target_size;                  // the old function's length (for function-mode scans)
+    uintptr_t replacement;
+    const Strategy* strategy;
+    Edit edits[2];                       // written in order on apply, reverse order on revert
+    int edit_count;
+    // Bookkeeping of the last apply/revert, for reports.
+    int deferrals;
+    ScanHit last_deferral;
+};
+
+// Hooks a scenario uses to act between the steps of a strategy (release a
+// held thread once the strategy deferred, or between text_poke_bp steps).
+struct PatchHooks {
+    void* ctx;
+    void (*on_deferred)(void* ctx, const Patch& patch, const ScanHit& where, int attempt);
+    void (*on_step)(void* ctx, int step);   // int3: after step 1, 2, 3
+    void (*on_written)(void* ctx);          // the new bytes are in place
+};
+
+enum class Direction { Apply, Revert };
+
+class Strategy {
+public:
+    virtual const char* name() const = 0;
+    virtual const char* guarantees() const = 0;
+    // Plans p.edits (new bytes) for p.target -> p.replacement; checks layout.
+    virtual Result<void> prepare(Patch& p) const = 0;
+    // Writes (Apply: new bytes; Revert: old bytes) of every patch in batch.
+    virtual Result<void> write(Patch* const* batch, int count, Direction dir, const PatchHooks* hooks) const = 0;
+    // Whether a thread could be caught halfway (the seed's failures) -- for demos.
+    virtual bool is_safe() const = 0;
+
+protected:
+    ~Strategy() = default;
+};
+
+const Strategy* find_strategy(const char* name);
+const char* strategy_names();   // "naive corral corral-scan hotpatch int3"
+
+// Shared checks for planners: the target must be kernel text, and not code
+// the patcher runs while patching.
+Result<void> check_patchable(const Patch& p, size_t length);
+
+}  // namespace corral

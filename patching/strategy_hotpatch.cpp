@@ -1,0 +1,81 @@
+// `hotpatch`: the seed's Windows layout.  A `jmp rel32` (e9) is written
+// into the padding before the function, where nobody executes, and then
+// the 2-byte `mov edi,edi` (8b ff) at the entry becomes `jmp short -7`
+// (eb f9) with ONE aligned 16-bit store, under the corral.  Old and new
+// instruction boundaries match, so a CPU executes either the mov or the
+// short jmp, never a mix: a thread parked anywhere in the function is safe.
+#include "patching/corral.h"
+#include "patching/farjmp.h"
+
+namespace corral {
+namespace {
+
+constexpr int PADDING = 5;
+
+struct HotpatchWork {
+    Patch* const* batch;
+    int count;
+    Direction dir;
+};
+
+Result<void> hotpatch_work(void* ctx, const CorralReport&) {
+    auto& w = *static_cast<HotpatchWork*>(ctx);
+    for (int i = 0; i < w.count; i++) {
+        Patch& p = *w.batch[i];
+        // Apply: padding first, then the entry.  Revert: the entry first,
+        // so the padding is unreachable before it changes back.
+        if (w.dir == Direction::Apply) {
+            TRY_VOID(write_edit(p.edits[0], w.dir));
+            TRY_VOID(write_edit(p.edits[1], w.dir));
+        } else {
+            TRY_VOID(write_edit(p.edits[1], w.dir));
+            TRY_VOID(write_edit(p.edits[0], w.dir));
+        }
+    }
+    return Ok{};
+}
+
+bool is_padding(const uint8_t* p) {
+    for (int i = 0; i < PADDING; i++)
+        if (p[i] != 0xcc) return false;
+    return true;
+}
+
+class HotpatchStrategy final : public Strategy {
+public:
+    const char* name() const override { return "hotpatch"; }
+    const char* guarantees() const override {
+        return "boundaries match: every CPU runs either mov edi,edi or the short jmp";
+    }
+    Result<void> prepare(Patch& p) const override {
+        TRY_VOID(check_patchable(p, 2));
+        auto* entry = reinterpret_cast<const uint8_t*>(p.target);
+        // Either the untouched layout, or one an earlier hotpatch changed.
+        bool fresh = entry[0] == 0x8b && entry[1] == 0xff && is_padding(entry - PADDING);
+        bool stacked = entry[0] == 0xeb && entry[1] == 0xf9 && entry[-PADDING] == 0xe9;
+        if (!fresh && !stacked)
+            return make_error("%s has no hotpatch layout (entry %02x %02x, want 8b ff after 5 bytes of cc)", p.name,
+                              entry[0], entry[1]);
+        if (p.target & 1) return make_error("%s: entry %#zx is not 2-byte aligned", p.name, p.target);
+        const uint32_t rel = uint32_t(p.replacement - p.target);   // from the end of the jmp: the entry
+        p.edits[0] = Edit{p.target - PADDING, PADDING, false, {}, {0xe9, uint8_t(rel), uint8_t(rel >> 8),
+                                                                  uint8_t(rel >> 16), uint8_t(rel >> 24)}};
+        p.edits[1] = Edit{p.target, 2, true, {}, {0xeb, 0xf9}};
+        p.edit_count = 2;
+        return Ok{};
+    }
+    Result<void> write(Patch* const* b, int n, Direction d, const PatchHooks* h) const override {
+        HotpatchWork w{b, n, d};
+        TRY_VOID(corral_all_cpus(hotpatch_work, &w));
+        if (h && h->on_written) h->on_written(h->ctx);
+        return Ok{};
+    }
+    bool is_safe() const override { return true; }
+};
+
+}  // namespace
+
+const HotpatchStrategy hotpatch_strategy;
+const Strategy* strategy_hotpatch() { return &hotpatch_strategy; }
+
+}  // namespace corral

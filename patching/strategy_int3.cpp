@@ -1,0 +1,158 @@
+// `int3`: Linux's text_poke_bp on the 5-byte NOP every function starts with
+// (the fentry layout).  No CPU is stopped:
+//   1. write cc (int3) over the first byte; sync every CPU
+//   2. write the 4 tail bytes;               sync
+//   3. write the new first byte;             sync
+// A CPU that reaches the site meanwhile traps on the cc, and the #BP handler
+// below sends it where the finished instruction would have: the new jmp's
+// target (or, when reverting to the NOP, just past it).  A sync is an IPI
+// whose handler serializes (SDM 8.1.3).  Many sites share the 3 rounds.
+#include "arch/x86/cpu.h"
+#include "arch/x86/sections.h"
+#include "arch/x86/trap.h"
+#include "kernel/sync/spinlock.h"
+#include "patching/corral.h"
+#include "patching/farjmp.h"
+#include "patching/text_writer.h"
+
+extern "C" const uint32_t __mcount_loc_start[], __mcount_loc_end[];
+
+namespace corral {
+bool torn_breakpoint(arch::TrapFrame* frame);
+namespace {
+
+constexpr int SITE_LENGTH = 5;
+constexpr int MAX_POKE_SITES = 64;
+constexpr uint8_t NOP5[SITE_LENGTH] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
+
+struct PokeSite {
+    volatile uintptr_t address;     // 0: free slot
+    volatile uintptr_t resume_at;   // where the finished instruction would go
+};
+
+PokeSite sites[MAX_POKE_SITES];
+Spinlock poke_lock("text_poke_bp");
+
+// Where the 5-byte instruction `bytes` at `address` sends a CPU.
+uintptr_t resume_address(uintptr_t address, const uint8_t* bytes) {
+    if (bytes[0] == 0xe9) {
+        int32_t rel = int32_t(uint32_t(bytes[1]) | uint32_t(bytes[2]) << 8 | uint32_t(bytes[3]) << 16 |
+                              uint32_t(bytes[4]) << 24);
+        return address + SITE_LENGTH + uint32_t(rel);
+    }
+    return address + SITE_LENGTH;   // the NOP
+}
+
+bool is_fentry_site(uintptr_t address);
+
+// Whether `address` now holds a finished site: the NOP or a jmp rel32.
+NOT_PATCHABLE bool is_complete_site(uintptr_t address) {
+    const auto* p = reinterpret_cast<const volatile uint8_t*>(address);
+    if (!is_fentry_site(address)) return false;
+    if (p[0] == 0xe9) return true;
+    for (int i = 0; i < SITE_LENGTH; i++)
+        if (p[i] != NOP5[i]) return false;
+    return true;
+}
+
+NOT_PATCHABLE bool int3_handler(arch::TrapFrame* frame) {
+    const uintptr_t at = frame->eip - 1;   // int3 is a trap: EIP is past the cc
+    for (int i = 0; i < MAX_POKE_SITES; i++) {
+        if (sites[i].address == at) {
+            frame->eip = uint32_t(sites[i].resume_at);
+            return true;
+        }
+    }
+    // The cc is gone already: this CPU executed it after it was replaced.
+    // QEMU's TCG does this (a stale translation of the site, seen after a
+    // DR0 breakpoint there); on hardware it is the SDM 8.1.3 window.  Like
+    // Linux's kprobes, do what the bytes there now say -- but emulate them
+    // rather than re-executing, which could meet the same stale cc forever.
+    const auto* now = reinterpret_cast<const volatile uint8_t*>(at);
+    if (now[0] != 0xcc && is_complete_site(at)) {
+        uint8_t bytes[SITE_LENGTH];
+        for (int i = 0; i < SITE_LENGTH; i++) bytes[i] = now[i];
+        frame->eip = uint32_t(resume_address(at, bytes));
+        return true;
+    }
+    return torn_breakpoint(frame);   // a stray int3 in patched bytes, or not ours
+}
+
+bool is_fentry_site(uintptr_t address) {
+    for (const uint32_t* p = __mcount_loc_start; p < __mcount_loc_end; p++)
+        if (*p == address) return true;
+    return false;
+}
+
+Result<void> sync_step(const PatchHooks* hooks, int step) {
+    Result<void> r = sync_all_cpus();
+    if (hooks && hooks->on_step) hooks->on_step(hooks->ctx, step);
+    return r;
+}
+
+Result<void> poke_batch(Patch* const* batch, int count, Direction dir, const PatchHooks* hooks) {
+    if (count > MAX_POKE_SITES) return make_error("int3: %d sites in one batch (max %d)", count, MAX_POKE_SITES);
+    SpinlockGuard g(poke_lock);   // interrupts stay off on this CPU: no preemption mid-protocol
+    static constexpr uint8_t INT3 = 0xcc;
+    for (int i = 0; i < count; i++) {
+        Edit& e = batch[i]->edits[0];
+        if (dir == Direction::Apply)
+            for (int b = 0; b < SITE_LENGTH; b++) e.old_bytes[b] = reinterpret_cast<const uint8_t*>(e.address)[b];
+        const uint8_t* final_bytes = dir == Direction::Apply ? e.new_bytes : e.old_bytes;
+        sites[i] = PokeSite{e.address, resume_address(e.address, final_bytes)};
+        TRY_VOID(text_write(e.address, &INT3, 1));
+    }
+    TRY_VOID(sync_step(hooks, 1));
+    for (int i = 0; i < count; i++) {
+        Edit& e = batch[i]->edits[0];
+        TRY_VOID(text_write(e.address + 1, (dir == Direction::Apply ? e.new_bytes : e.old_bytes) + 1, SITE_LENGTH - 1));
+    }
+    TRY_VOID(sync_step(hooks, 2));
+    for (int i = 0; i < count; i++) {
+        Edit& e = batch[i]->edits[0];
+        TRY_VOID(text_write(e.address, dir == Direction::Apply ? e.new_bytes : e.old_bytes, 1));
+    }
+    TRY_VOID(sync_step(hooks, 3));
+    // After the last sync no CPU can still be inside the #BP handler for
+    // these sites (it runs with interrupts off, so it finished before it
+    // acknowledged the sync): the table entries can go.
+    for (int i = 0; i < count; i++) sites[i] = PokeSite{0, 0};
+    return Ok{};
+}
+
+class Int3Strategy final : public Strategy {
+public:
+    const char* name() const override { return "int3"; }
+    const char* guarantees() const override {
+        return "no CPU stopped: the #BP handler finishes the jmp for anyone arriving mid-write";
+    }
+    Result<void> prepare(Patch& p) const override {
+        TRY_VOID(check_patchable(p, SITE_LENGTH));
+        auto* entry = reinterpret_cast<const uint8_t*>(p.target);
+        bool nop = true;
+        for (int i = 0; i < SITE_LENGTH; i++) nop = nop && entry[i] == NOP5[i];
+        if (!is_fentry_site(p.target) || (!nop && entry[0] != 0xe9))
+            return make_error("%s has no fentry site (want the 5-byte NOP 0f 1f 44 00 00 listed in __mcount_loc)",
+                              p.name);
+        const uint32_t rel = uint32_t(p.replacement - (p.target + SITE_LENGTH));
+        p.edits[0] = Edit{p.target, SITE_LENGTH, false, {}, {0xe9, uint8_t(rel), uint8_t(rel >> 8),
+                                                            uint8_t(rel >> 16), uint8_t(rel >> 24)}};
+        p.edit_count = 1;
+        return Ok{};
+    }
+    Result<void> write(Patch* const* b, int n, Direction d, const PatchHooks* h) const override {
+        TRY_VOID(poke_batch(b, n, d, h));
+        if (h && h->on_written) h->on_written(h->ctx);
+        return Ok{};
+    }
+    bool is_safe() const override { return true; }
+};
+
+}  // namespace
+
+void int3_strategy_init() { arch::register_trap_handler(arch::VECTOR_BREAKPOINT, int3_handler); }
+
+const Int3Strategy int3_strategy;
+const Strategy* strategy_int3() { return &int3_strategy; }
+
+}  // namespace corral

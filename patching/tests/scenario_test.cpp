@@ -1,0 +1,53 @@
+// The seed's table, asserted on every run: each scenario with each
+// strategy must end exactly as DESIGN.md §1 says -- a FAIL cell that stops
+// failing is a test failure too (the demonstration lost its teeth).
+#include "kernel/test/ktest.h"
+#include "patching/scenario.h"
+
+namespace corral {
+namespace {
+
+void expect_cell(KTestContext& t, const char* scenario, const char* strategy, int release_step) {
+    Result<ScenarioResult> r = run_scenario(scenario, strategy, release_step, false);
+    if (r.is_error()) {
+        t.fail(__FILE__, __LINE__, "%s/%s: %s", scenario, strategy, r.error());
+        return;
+    }
+    const ScenarioResult& s = r.value();
+    if (s.skipped) {
+        t.skip("%s", s.detail);
+        return;
+    }
+    if (s.observed != s.expected)
+        t.fail(__FILE__, __LINE__, "%s/%s: expected %s, observed %s (%s)", scenario, strategy,
+               outcome_name(s.expected), outcome_name(s.observed), s.detail);
+}
+
+#define SCENARIO_CELL(name, strategy, id) \
+    KTEST(scenario, name##_##id) { expect_cell(t, #name, strategy, 0); }
+
+SCENARIO_CELL(torn, "naive", naive)
+SCENARIO_CELL(torn, "corral", corral)
+SCENARIO_CELL(torn, "corral-scan", corral_scan)
+SCENARIO_CELL(torn, "hotpatch", hotpatch)
+SCENARIO_CELL(torn, "int3", int3)
+SCENARIO_CELL(preempted, "naive", naive)
+SCENARIO_CELL(preempted, "corral", corral)
+SCENARIO_CELL(preempted, "corral-scan", corral_scan)
+SCENARIO_CELL(preempted, "hotpatch", hotpatch)
+SCENARIO_CELL(preempted, "int3", int3)
+SCENARIO_CELL(interrupted, "naive", naive)
+SCENARIO_CELL(interrupted, "corral", corral)
+SCENARIO_CELL(interrupted, "corral-scan", corral_scan)
+SCENARIO_CELL(interrupted, "hotpatch", hotpatch)
+SCENARIO_CELL(interrupted, "int3", int3)
+
+// int3 with the held thread released between the text_poke_bp steps.
+KTEST(scenario, int3_released_after_each_step) {
+    const char* scenarios[] = {"torn", "preempted", "interrupted"};
+    for (const char* sc : scenarios)
+        for (int step = 1; step <= 3; step++) expect_cell(t, sc, "int3", step);
+}
+
+}  // namespace
+}  // namespace corral

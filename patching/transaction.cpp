@@ -1,0 +1,198 @@
+#include "patching/transaction.h"
+
+#include "kernel/heap.h"
+#include "kernel/panic.h"
+#include "patching/demo_targets.h"
+#include "kernel/lib/string.h"
+#include "kernel/sched/wait_queue.h"
+#include "kernel/symbols.h"
+#include "patching/torn.h"
+
+namespace corral {
+namespace {
+
+Mutex transactions("transactions");   // patching sleeps (corral-scan backs off), so a mutex
+PatchRecord* records = nullptr;
+uint64_t sequence = 0;
+
+uint32_t checksum(const uint8_t* bytes, size_t n) {   // FNV-1a
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ bytes[i]) * 16777619u;
+    return h;
+}
+
+uint32_t edits_checksum(const Patch& p, bool old_bytes) {
+    uint32_t h = 0;
+    for (int i = 0; i < p.edit_count; i++)
+        h ^= checksum(old_bytes ? p.edits[i].old_bytes : p.edits[i].new_bytes, p.edits[i].length) + uint32_t(i);
+    return h;
+}
+
+// The padding before the entry is watched too (the hotpatch jmp lives there).
+uintptr_t watch_start(const PatchRecord* r) { return r->target - 16; }
+
+PatchRecord* applied_on(uintptr_t target, const PatchRecord* except) {
+    PatchRecord* top = nullptr;
+    for (PatchRecord* r = records; r; r = r->next)
+        if (r != except && r->target == target && r->state == PatchState::Applied &&
+            (!top || r->applied_seq > top->applied_seq))
+            top = r;
+    return top;
+}
+
+// The text must still hold exactly what we wrote; otherwise someone else
+// changed it and restoring our old bytes would destroy their change.
+Result<void> verify_unchanged(const PatchRecord& r) {
+    const Patch& p = r.applied;
+    if (edits_checksum(p, true) != r.old_checksum)
+        return make_error("%s: the saved old bytes are corrupt; refusing to revert", r.name);
+    for (int i = 0; i < p.edit_count; i++) {
+        const Edit& e = p.edits[i];
+        for (int b = 0; b < e.length; b++) {
+            uint8_t now = reinterpret_cast<const uint8_t*>(e.address)[b];
+            if (now != e.new_bytes[b])
+                return make_error("%s: text at %#zx changed underneath (wrote %02x, now %02x); refusing to revert",
+                                  r.name, e.address + b, e.new_bytes[b], now);
+        }
+    }
+    return Ok{};
+}
+
+Result<void> check_can_apply(PatchRecord* r, const Strategy* s) {
+    if (r->state == PatchState::Applied) return make_error("%s is already applied", r->name);
+    PatchRecord* below = applied_on(r->target, r);
+    if (below && below->applied.strategy != s)
+        return make_error("%s: %s is already patched by %s with %s; stack with the same strategy or revert it first",
+                          r->name, r->target_name, below->name, below->applied.strategy->name());
+    return Ok{};
+}
+
+void mark_applied(PatchRecord* r) {
+    r->stacked_on = applied_on(r->target, r);
+    r->state = PatchState::Applied;
+    r->applied_seq = ++sequence;
+    r->old_checksum = edits_checksum(r->applied, true);
+    r->new_checksum = edits_checksum(r->applied, false);
+}
+
+// Plans every patch (nothing is written if any plan fails), then writes
+// them all with one call of the strategy: one corral, or one set of int3
+// sync rounds, for the whole batch.
+Result<void> apply_patches(PatchRecord* const* list, int count, const Strategy* strategy, const PatchHooks* hooks) {
+    constexpr int MAX_BATCH = 64;
+    if (count < 1 || count > MAX_BATCH) return make_error("a batch holds 1..%d patches, not %d", MAX_BATCH, count);
+    MutexGuard g(transactions);
+    Patch* batch[MAX_BATCH];
+    for (int i = 0; i < count; i++) {
+        PatchRecord* r = list[i];
+        const Strategy* s = strategy ? strategy : r->default_strategy;
+        if (i > 0 && s != batch[0]->strategy) return make_error("a batch must use one strategy");
+        TRY_VOID(check_can_apply(r, s));
+        Patch p{};
+        str_copy(p.name, r->target_name, sizeof p.name);
+        p.target = r->target;
+        p.target_size = r->target_size;
+        p.replacement = r->replacement;
+        p.strategy = s;
+        TRY_VOID(s->prepare(p));
+        r->applied = p;
+        batch[i] = &r->applied;
+    }
+    // Watch the bytes before they change: a thread caught by an unsafe
+    // strategy may fault before write() even returns.
+    for (int i = 0; i < count; i++) watch_range(watch_start(list[i]), list[i]->target_size + 16);
+    Result<void> written = batch[0]->strategy->write(batch, count, Direction::Apply, hooks);
+    if (written.is_error()) {
+        for (int i = 0; i < count; i++)
+            if (!applied_on(list[i]->target, list[i])) unwatch_range(watch_start(list[i]));
+        return written;
+    }
+    for (int i = 0; i < count; i++) mark_applied(list[i]);
+    return Ok{};
+}
+
+}  // namespace
+
+const char* patch_state_name(PatchState s) {
+    switch (s) {
+        case PatchState::Defined: return "defined";
+        case PatchState::Applied: return "applied";
+        case PatchState::Reverted: return "reverted";
+    }
+    return "?";
+}
+
+Result<PatchRecord*> patch_define(const char* name, const char* target_symbol, uintptr_t replacement,
+                                  const char* default_strategy) {
+    Symbol target = TRY(symbol_by_name(target_symbol));
+    const Strategy* s = find_strategy(default_strategy);
+    if (!s) return make_error("unknown strategy '%s' (one of: %s)", default_strategy, strategy_names());
+    MutexGuard g(transactions);
+    if (patch_find(name)) return make_error("a patch named '%s' exists already", name);
+    auto* r = new PatchRecord();
+    str_copy(r->name, name, sizeof r->name);
+    str_copy(r->target_name, target.name, sizeof r->target_name);
+    r->target = target.address;
+    r->target_size = target.size;
+    r->replacement = replacement;
+    r->default_strategy = s;
+    r->state = PatchState::Defined;
+    r->next = records;
+    records = r;
+    return r;
+}
+
+PatchRecord* patch_find(const char* name) {
+    for (PatchRecord* r = records; r; r = r->next)
+        if (str_eq(r->name, name)) return r;
+    return nullptr;
+}
+
+void patch_for_each(void (*fn)(PatchRecord* p, void* ctx), void* ctx) {
+    MutexGuard g(transactions);
+    for (PatchRecord* r = records; r; r = r->next) fn(r, ctx);
+}
+
+Result<void> patch_apply_batch(PatchRecord* const* list, int count, const Strategy* strategy) {
+    return apply_patches(list, count, strategy, nullptr);
+}
+
+Result<void> patch_apply(PatchRecord* r, const Strategy* strategy, const PatchHooks* hooks) {
+    return apply_patches(&r, 1, strategy, hooks);
+}
+
+void transactions_init() {
+    struct Builtin { const char* name; const char* target; uintptr_t replacement; const char* strategy; };
+    const Builtin builtins[] = {
+        {"seed", "seed_example", uintptr_t(&seed_landing), "corral-scan"},
+        {"hot", "corral::demo_hot_counter", uintptr_t(&demo_hot_counter_v2), "hotpatch"},
+        {"hot-v3", "corral::demo_hot_counter", uintptr_t(&demo_hot_counter_v3), "hotpatch"},
+        {"fentry", "corral::demo_fentry_counter", uintptr_t(&demo_fentry_counter_v2), "int3"},
+    };
+    for (const Builtin& b : builtins) {
+        Result<PatchRecord*> r = patch_define(b.name, b.target, b.replacement, b.strategy);
+        if (r.is_error()) panic("built-in patch %s: %s", b.name, r.error());
+    }
+}
+
+Result<void> patch_revert_batch(PatchRecord* const* list, int count) {
+    for (int i = count; i-- > 0;) TRY_VOID(patch_revert(list[i]));
+    return Ok{};
+}
+
+Result<void> patch_revert(PatchRecord* r, const PatchHooks* hooks) {
+    MutexGuard g(transactions);
+    if (r->state != PatchState::Applied) return make_error("%s is not applied", r->name);
+    PatchRecord* top = applied_on(r->target, nullptr);
+    if (top != r) return make_error("%s is stacked under %s on %s; revert %s first", r->name, top->name, r->target_name,
+                                    top->name);
+    TRY_VOID(verify_unchanged(*r));
+    Patch* one = &r->applied;
+    TRY_VOID(r->applied.strategy->write(&one, 1, Direction::Revert, hooks));
+    r->state = PatchState::Reverted;
+    if (!r->stacked_on) unwatch_range(watch_start(r));
+    r->stacked_on = nullptr;
+    return Ok{};
+}
+
+}  // namespace corral

@@ -1,0 +1,49 @@
+// Transactions over patches: named patches with state, apply/revert,
+// stacking (a later patch on the same function replaces the earlier one;
+// reverting it brings the earlier one back), batches of patches written in
+// one corral or one set of int3 sync rounds, and checksums so a revert
+// refuses when the text changed underneath.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/lib/result.h"
+#include "patching/strategy.h"
+
+namespace corral {
+
+enum class PatchState { Defined, Applied, Reverted };
+const char* patch_state_name(PatchState s);
+
+struct PatchRecord {
+    char name[32];
+    uintptr_t target;
+    size_t target_size;
+    char target_name[48];
+    uintptr_t replacement;
+    const Strategy* default_strategy;
+    PatchState state;
+    Patch applied;              // strategy, edits and old bytes of the current application
+    uint32_t old_checksum;      // of the saved old bytes
+    uint32_t new_checksum;      // of what was written
+    PatchRecord* stacked_on;    // the patch this one replaced on the same target
+    uint64_t applied_seq;       // order of application (for stacking)
+    PatchRecord* next;
+};
+
+// Defines a patch of function `target_symbol` by `replacement`.
+Result<PatchRecord*> patch_define(const char* name, const char* target_symbol, uintptr_t replacement,
+                                  const char* default_strategy);
+PatchRecord* patch_find(const char* name);
+void patch_for_each(void (*fn)(PatchRecord* p, void* ctx), void* ctx);
+
+// `strategy` null: the patch's default.
+Result<void> patch_apply(PatchRecord* p, const Strategy* strategy = nullptr, const PatchHooks* hooks = nullptr);
+Result<void> patch_revert(PatchRecord* p, const PatchHooks* hooks = nullptr);
+// All `count` patches with one strategy in one write (one corral).
+Result<void> patch_apply_batch(PatchRecord* const* list, int count, const Strategy* strategy);
+Result<void> patch_revert_batch(PatchRecord* const* list, int count);
+
+void transactions_init();   // the built-in demo patches
+
+}  // namespace corral
