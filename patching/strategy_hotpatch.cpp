@@ -22,14 +22,19 @@ Result<void> hotpatch_work(void* ctx, const CorralReport&) {
     auto& w = *static_cast<HotpatchWork*>(ctx);
     for (int i = 0; i < w.count; i++) {
         Patch& p = *w.batch[i];
-        // Apply: padding first, then the entry.  Revert: the entry first,
-        // so the padding is unreachable before it changes back.
+        // Apply: padding first, then the entry.  Revert: only the entry
+        // goes back to mov edi,edi.  The jmp in the padding stays: a thread
+        // that already took the short jmp may be parked (or preempted) right
+        // at it, and must still find a whole jmp there, never int3 padding.
+        // Once the entry is restored nothing new can reach it.  When this
+        // patch was stacked on another, the old padding is that patch's jmp,
+        // which is just as whole, so it is put back.
         if (w.dir == Direction::Apply) {
             TRY_VOID(write_edit(p.edits[0], w.dir));
             TRY_VOID(write_edit(p.edits[1], w.dir));
         } else {
             TRY_VOID(write_edit(p.edits[1], w.dir));
-            TRY_VOID(write_edit(p.edits[0], w.dir));
+            if (p.edits[0].old_bytes[0] == 0xe9) TRY_VOID(write_edit(p.edits[0], w.dir));
         }
     }
     return Ok{};
@@ -50,8 +55,9 @@ public:
     Result<void> prepare(Patch& p) const override {
         TRY_VOID(check_patchable(p, 2));
         auto* entry = reinterpret_cast<const uint8_t*>(p.target);
-        // Either the untouched layout, or one an earlier hotpatch changed.
-        bool fresh = entry[0] == 0x8b && entry[1] == 0xff && is_padding(entry - PADDING);
+        // The untouched layout (or one whose padding keeps the inert jmp of
+        // a reverted patch), or one an earlier hotpatch changed.
+        bool fresh = entry[0] == 0x8b && entry[1] == 0xff && (is_padding(entry - PADDING) || entry[-PADDING] == 0xe9);
         bool stacked = entry[0] == 0xeb && entry[1] == 0xf9 && entry[-PADDING] == 0xe9;
         if (!fresh && !stacked)
             return make_error("%s has no hotpatch layout (entry %02x %02x, want 8b ff after 5 bytes of cc)", p.name,

@@ -25,12 +25,26 @@ constexpr int SITE_LENGTH = 5;
 constexpr int MAX_POKE_SITES = 64;
 constexpr uint8_t NOP5[SITE_LENGTH] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
 
+// Every site ever poked keeps its entry, holding where the instruction
+// being written (or last written) sends a CPU.  Linux drops its entries
+// after the last sync; on hardware no CPU can run the old cc after that
+// sync, but QEMU's TCG was seen running a stale translation of the cc
+// later still.  A permanent entry makes any cc at a site, current or
+// stale, mean exactly what the site's bytes mean.
 struct PokeSite {
     volatile uintptr_t address;     // 0: free slot
-    volatile uintptr_t resume_at;   // where the finished instruction would go
+    volatile uintptr_t resume_at;   // where the instruction being written sends a CPU
 };
 
 PokeSite sites[MAX_POKE_SITES];
+
+PokeSite* site_slot(uintptr_t address) {
+    for (PokeSite& s : sites)
+        if (s.address == address) return &s;
+    for (PokeSite& s : sites)
+        if (!s.address) return &s;
+    return nullptr;
+}
 Spinlock poke_lock("text_poke_bp");
 
 // Where the 5-byte instruction `bytes` at `address` sends a CPU.
@@ -43,18 +57,6 @@ uintptr_t resume_address(uintptr_t address, const uint8_t* bytes) {
     return address + SITE_LENGTH;   // the NOP
 }
 
-bool is_fentry_site(uintptr_t address);
-
-// Whether `address` now holds a finished site: the NOP or a jmp rel32.
-NOT_PATCHABLE bool is_complete_site(uintptr_t address) {
-    const auto* p = reinterpret_cast<const volatile uint8_t*>(address);
-    if (!is_fentry_site(address)) return false;
-    if (p[0] == 0xe9) return true;
-    for (int i = 0; i < SITE_LENGTH; i++)
-        if (p[i] != NOP5[i]) return false;
-    return true;
-}
-
 NOT_PATCHABLE bool int3_handler(arch::TrapFrame* frame) {
     const uintptr_t at = frame->eip - 1;   // int3 is a trap: EIP is past the cc
     for (int i = 0; i < MAX_POKE_SITES; i++) {
@@ -62,18 +64,6 @@ NOT_PATCHABLE bool int3_handler(arch::TrapFrame* frame) {
             frame->eip = uint32_t(sites[i].resume_at);
             return true;
         }
-    }
-    // The cc is gone already: this CPU executed it after it was replaced.
-    // QEMU's TCG does this (a stale translation of the site, seen after a
-    // DR0 breakpoint there); on hardware it is the SDM 8.1.3 window.  Like
-    // Linux's kprobes, do what the bytes there now say -- but emulate them
-    // rather than re-executing, which could meet the same stale cc forever.
-    const auto* now = reinterpret_cast<const volatile uint8_t*>(at);
-    if (now[0] != 0xcc && is_complete_site(at)) {
-        uint8_t bytes[SITE_LENGTH];
-        for (int i = 0; i < SITE_LENGTH; i++) bytes[i] = now[i];
-        frame->eip = uint32_t(resume_address(at, bytes));
-        return true;
     }
     return torn_breakpoint(frame);   // a stray int3 in patched bytes, or not ours
 }
@@ -94,12 +84,17 @@ Result<void> poke_batch(Patch* const* batch, int count, Direction dir, const Pat
     if (count > MAX_POKE_SITES) return make_error("int3: %d sites in one batch (max %d)", count, MAX_POKE_SITES);
     SpinlockGuard g(poke_lock);   // interrupts stay off on this CPU: no preemption mid-protocol
     static constexpr uint8_t INT3 = 0xcc;
+    for (int i = 0; i < count; i++)
+        if (!site_slot(batch[i]->edits[0].address))
+            return make_error("int3: more than %d distinct sites poked; nothing written", MAX_POKE_SITES);
     for (int i = 0; i < count; i++) {
         Edit& e = batch[i]->edits[0];
         if (dir == Direction::Apply)
             for (int b = 0; b < SITE_LENGTH; b++) e.old_bytes[b] = reinterpret_cast<const uint8_t*>(e.address)[b];
         const uint8_t* final_bytes = dir == Direction::Apply ? e.new_bytes : e.old_bytes;
-        sites[i] = PokeSite{e.address, resume_address(e.address, final_bytes)};
+        PokeSite* slot = site_slot(e.address);
+        slot->resume_at = resume_address(e.address, final_bytes);   // before the address: never a stale target
+        slot->address = e.address;
         TRY_VOID(text_write(e.address, &INT3, 1));
     }
     TRY_VOID(sync_step(hooks, 1));
@@ -112,12 +107,7 @@ Result<void> poke_batch(Patch* const* batch, int count, Direction dir, const Pat
         Edit& e = batch[i]->edits[0];
         TRY_VOID(text_write(e.address, dir == Direction::Apply ? e.new_bytes : e.old_bytes, 1));
     }
-    TRY_VOID(sync_step(hooks, 3));
-    // After the last sync no CPU can still be inside the #BP handler for
-    // these sites (it runs with interrupts off, so it finished before it
-    // acknowledged the sync): the table entries can go.
-    for (int i = 0; i < count; i++) sites[i] = PokeSite{0, 0};
-    return Ok{};
+    return sync_step(hooks, 3);
 }
 
 class Int3Strategy final : public Strategy {

@@ -1,0 +1,216 @@
+// The patching engine's parts: corral, text writer, planners, transactions.
+#include "arch/x86/cpu.h"
+#include "arch/x86/paging.h"
+#include "arch/x86/trap.h"
+#include "kernel/cpu.h"
+#include "kernel/lib/string.h"
+#include "kernel/sched/thread.h"
+#include "kernel/symbols.h"
+#include "kernel/test/ktest.h"
+#include "patching/corral.h"
+#include "patching/demo_targets.h"
+#include "patching/strategy.h"
+#include "patching/text_writer.h"
+#include "patching/transaction.h"
+#include "patching/x86_decode.h"
+
+namespace corral {
+namespace {
+
+bool contains(const char* hay, const char* needle) {
+    for (; *hay; hay++)
+        if (str_starts_with(hay, needle)) return true;
+    return false;
+}
+
+bool bytes_are(uintptr_t address, const uint8_t* want, int n) {
+    for (int i = 0; i < n; i++)
+        if (reinterpret_cast<const uint8_t*>(address)[i] != want[i]) return false;
+    return true;
+}
+
+struct ParkProbe { int cpus_seen_parked; bool nested_refused; };
+
+Result<void> probe_work(void* ctx, const CorralReport& report) {
+    auto* p = static_cast<ParkProbe*>(ctx);
+    for (int c = 0; c < report.cpus; c++)
+        if (report.parked_frame[c]) p->cpus_seen_parked++;
+    p->nested_refused = corral_all_cpus(probe_work, ctx).is_error();
+    return Ok{};
+}
+
+KTEST(corral, parks_every_other_cpu_and_refuses_nesting) {
+    ParkProbe p{0, false};
+    CorralReport report{};
+    uint64_t before = corral_count();
+    KREQUIRE(corral_all_cpus(probe_work, &p, &report).is_ok());
+    KEXPECT_EQ(p.cpus_seen_parked, cpu_count() - 1);
+    KEXPECT_EQ(report.missing_mask, 0u);
+    KEXPECT_EQ(report.parked_mask, (cpu_count() == 32 ? 0xffffffffu : (1u << cpu_count()) - 1));
+    KEXPECT(p.nested_refused);
+    KEXPECT_EQ(corral_count(), before + 1);
+}
+
+volatile bool deaf_stop = false;
+volatile bool deaf_ready = false;
+void deaf_cpu(void*) {
+    arch::cli();   // this CPU will not take the corral's IPI
+    deaf_ready = true;
+    while (!deaf_stop) arch::cpu_relax();
+    arch::sti();
+}
+
+bool work_ran = false;
+Result<void> must_not_run(void*, const CorralReport&) {
+    work_ran = true;
+    return Ok{};
+}
+
+// Negative control: a CPU that never answers must abort the corral with
+// nothing written and a report naming it -- not hang, not patch anyway.
+KTEST(corral, deaf_cpu_aborts_with_nothing_written) {
+    if (cpu_count() < 2) { t.skip("needs a second CPU to play deaf"); return; }
+    const int deaf = cpu_count() - 1;
+    deaf_stop = false;
+    deaf_ready = false;
+    work_ran = false;
+    Thread* th = thread_create("deaf", deaf_cpu, nullptr, 1u << deaf);
+    while (!deaf_ready) thread_yield();
+    const uint64_t saved = corral_timeout_us();
+    corral_set_timeout_us(100000);
+    CorralReport report{};
+    Result<void> r = corral_all_cpus(must_not_run, nullptr, &report);
+    corral_set_timeout_us(saved);
+    deaf_stop = true;
+    thread_join(th);
+    KEXPECT(r.is_error());
+    KEXPECT(!work_ran);
+    KEXPECT_EQ(report.missing_mask, 1u << deaf);
+    KEXPECT(contains(r.error(), "never answered"));
+    ParkProbe again{0, false};
+    KEXPECT(corral_all_cpus(probe_work, &again).is_ok());   // and the next corral works again
+    KEXPECT_EQ(again.cpus_seen_parked, cpu_count() - 1);
+}
+
+KTEST(text_writer, text_stays_read_only_and_alias_goes_away) {
+    PatchRecord* hot = patch_find("hot");
+    KREQUIRE(hot);
+    KREQUIRE(patch_apply(hot).is_ok());
+    KEXPECT_EQ(arch::lookup_pte(uint32_t(hot->target)) & arch::PTE_WRITABLE, 0u);
+    KEXPECT_EQ(arch::lookup_pte(uint32_t(text_alias_base())), 0u);
+    KREQUIRE(patch_revert(hot).is_ok());
+    KEXPECT(text_write(uintptr_t(&deaf_stop), reinterpret_cast<const uint8_t*>("x"), 1).is_error());   // not text
+}
+
+KTEST(patching, hotpatch_writes_e9_in_padding_and_eb_f9_at_entry) {
+    PatchRecord* hot = patch_find("hot");
+    KREQUIRE(hot);
+    const uint8_t original[2] = {0x8b, 0xff}, short_jmp[2] = {0xeb, 0xf9};
+    KEXPECT(bytes_are(hot->target, original, 2));
+    KEXPECT_EQ(demo_hot_counter(10), 31);
+    KREQUIRE(patch_apply(hot).is_ok());
+    KEXPECT(bytes_are(hot->target, short_jmp, 2));
+    KEXPECT_EQ(reinterpret_cast<const uint8_t*>(hot->target)[-5], 0xe9);
+    KEXPECT_EQ(demo_hot_counter(10), 31 + DEMO_V2_OFFSET);
+    KREQUIRE(patch_revert(hot).is_ok());
+    KEXPECT(bytes_are(hot->target, original, 2));
+    // The padding keeps its (now unreachable) jmp: a thread that took the
+    // short jmp just before the revert must still find a whole jmp there.
+    KEXPECT_EQ(reinterpret_cast<const uint8_t*>(hot->target)[-5], 0xe9);
+    KEXPECT_EQ(demo_hot_counter(10), 31);
+}
+
+KTEST(patching, far_jmp_writes_ea_abs32_sel16) {
+    PatchRecord* seed = patch_find("seed");
+    KREQUIRE(seed);
+    const uint8_t seed_bytes[13] = {0x8b, 0xff, 0x53, 0x50, 0x53, 0x51, 0x52, 0x5a, 0x59, 0x5b, 0x58, 0x5b, 0xc3};
+    KEXPECT(bytes_are(seed->target, seed_bytes, 13));   // the seed's function, byte for byte
+    const uint32_t calls = seed_example_v2_calls;
+    KREQUIRE(patch_apply(seed, find_strategy("corral-scan")).is_ok());
+    const uint32_t to = uint32_t(uintptr_t(&seed_landing));
+    const uint8_t jmp[7] = {0xea, uint8_t(to), uint8_t(to >> 8), uint8_t(to >> 16), uint8_t(to >> 24), 0x08, 0x00};
+    KEXPECT(bytes_are(seed->target, jmp, 7));
+    seed_example();
+    KEXPECT_EQ(seed_example_v2_calls, calls + 1);
+    KREQUIRE(patch_revert(seed).is_ok());
+    KEXPECT(bytes_are(seed->target, seed_bytes, 13));
+    seed_example();
+    KEXPECT_EQ(seed_example_v2_calls, calls + 1);
+}
+
+KTEST(patching, int3_turns_the_entry_nop_into_a_jmp) {
+    PatchRecord* f = patch_find("fentry");
+    KREQUIRE(f);
+    const uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
+    KEXPECT(bytes_are(f->target, nop5, 5));
+    KREQUIRE(patch_apply(f).is_ok());
+    KEXPECT_EQ(reinterpret_cast<const uint8_t*>(f->target)[0], 0xe9);
+    KEXPECT_EQ(demo_fentry_counter(3), 17 + DEMO_V2_OFFSET);
+    KREQUIRE(patch_revert(f).is_ok());
+    KEXPECT(bytes_are(f->target, nop5, 5));
+    KEXPECT_EQ(demo_fentry_counter(3), 17);
+}
+
+KTEST(patching, stacked_patches_revert_in_order) {
+    PatchRecord* v2 = patch_find("hot");
+    PatchRecord* v3 = patch_find("hot-v3");
+    KREQUIRE(v2 && v3);
+    KREQUIRE(patch_apply(v2).is_ok());
+    KREQUIRE(patch_apply(v3).is_ok());
+    KEXPECT_EQ(demo_hot_counter(1), 4 + 2 * DEMO_V2_OFFSET);
+    Result<void> wrong_order = patch_revert(v2);
+    KEXPECT(wrong_order.is_error() && contains(wrong_order.error(), "stacked under hot-v3"));
+    KREQUIRE(patch_revert(v3).is_ok());
+    KEXPECT_EQ(demo_hot_counter(1), 4 + DEMO_V2_OFFSET);   // the earlier patch is back
+    KREQUIRE(patch_revert(v2).is_ok());
+    KEXPECT_EQ(demo_hot_counter(1), 4);
+}
+
+KTEST(patching, revert_refuses_when_text_changed_underneath) {
+    PatchRecord* hot = patch_find("hot");
+    KREQUIRE(hot);
+    KREQUIRE(patch_apply(hot).is_ok());
+    const uint8_t meddle[2] = {0x8b, 0xff};
+    KREQUIRE(text_write(hot->target, meddle, 2).is_ok());   // someone else changed the entry
+    Result<void> r = patch_revert(hot);
+    KEXPECT(r.is_error() && contains(r.error(), "changed underneath"));
+    const uint8_t ours[2] = {0xeb, 0xf9};
+    KREQUIRE(text_write(hot->target, ours, 2).is_ok());
+    KEXPECT(patch_revert(hot).is_ok());
+}
+
+KTEST(patching, batch_is_one_corral) {
+    PatchRecord* list[2] = {patch_find("hot"), patch_find("seed")};
+    KREQUIRE(list[0] && list[1]);
+    const uint64_t before = corral_count();
+    KREQUIRE(patch_apply_batch(list, 2, find_strategy("hotpatch")).is_ok());
+    KEXPECT_EQ(corral_count(), before + 1);
+    KEXPECT_EQ(demo_hot_counter(2), 7 + DEMO_V2_OFFSET);
+    KREQUIRE(patch_revert_batch(list, 2).is_ok());
+    KEXPECT_EQ(demo_hot_counter(2), 7);
+}
+
+KTEST(patching, planner_refuses_what_it_must) {
+    Result<PatchRecord*> trap = patch_define("bad-trap", "trap_dispatch", uintptr_t(&demo_hot_counter_v2), "naive");
+    KREQUIRE(trap.is_ok());
+    Result<void> r = patch_apply(trap.value());
+    KEXPECT(r.is_error() && contains(r.error(), "not patchable"));
+    KEXPECT(patch_define("bad-sym", "no_such_function", 0, "naive").is_error());
+    KEXPECT(patch_define("bad-strategy", "seed_example", 0, "yolo").is_error());
+    // hotpatch needs the 8b ff layout; int3 needs an fentry site.
+    Result<void> no_layout = patch_apply(patch_find("fentry"), find_strategy("hotpatch"));
+    KEXPECT(no_layout.is_error() && contains(no_layout.error(), "no hotpatch layout"));
+    Result<void> no_site = patch_apply(patch_find("seed"), find_strategy("int3"));
+    KEXPECT(no_site.is_error() && contains(no_site.error(), "no fentry site"));
+    KEXPECT(patch_find("fentry")->state != PatchState::Applied);
+}
+
+KTEST(patching, decoder_agrees_with_the_seed_layout) {
+    auto* seed = reinterpret_cast<const uint8_t*>(&seed_example);
+    KEXPECT(check_boundaries(seed, 13, 0, 7).is_ok());    // the far jmp covers whole instructions
+    KEXPECT(check_boundaries(seed, 13, 0, 2).is_ok());    // the hotpatch entry: mov edi,edi
+    KEXPECT(check_boundaries(seed, 13, 1, 2).is_error()); // starts inside mov edi,edi
+}
+
+}  // namespace
+}  // namespace corral
