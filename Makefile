@@ -39,7 +39,7 @@ QEMU_ACCEL_kvm   := -accel kvm
 QEMU_FLAGS := -smp $(CPUS) -m 128M $(QEMU_ACCEL_$(ACCEL)) -display none \
               -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all iso run run-iso test host-test debug deps clean
+.PHONY: all iso run run-iso test host-test demo debug deps clean
 all: $(B)/corral.elf $(B)/compile_commands.json
 
 $(B)/%.o: %.cpp Makefile
@@ -112,6 +112,13 @@ deps:
 run: deps
 	@$(MAKE) --no-print-directory all
 	$(QEMU) $(QEMU_FLAGS) -kernel $(B)/corral.elf -append "$(APPEND)" -serial mon:stdio
+
+# The seed's failures and the safe strategies, narrated, every scenario
+# with every strategy, then QEMU exits (non-zero if any cell surprised).
+demo: deps
+	@$(MAKE) --no-print-directory all
+	$(QEMU) $(QEMU_FLAGS) -kernel $(B)/corral.elf -append "demo=all exit" -serial stdio; \
+	  status=$$?; [ $$status -eq 1 ] || { echo "demo: unexpected outcome (QEMU exit $$status)"; exit 1; }
 
 run-iso: iso
 	$(QEMU) $(QEMU_FLAGS) -cdrom $(B)/corral.iso -serial mon:stdio

@@ -8,6 +8,7 @@
 #include "kernel/console/console.h"
 #include "kernel/cpu.h"
 #include "kernel/irq.h"
+#include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm/memory.h"
 #include "kernel/multiboot.h"
@@ -25,24 +26,42 @@ extern "C" void run_global_constructors();
 namespace corral {
 namespace {
 
-// What the command line asked for (DESIGN.md §3); runs after init.
-[[noreturn]] void run_requested_work(const BootOptions& options) {
-    if (options.has_test || options.has_selftest) {
-        const char* glob = options.has_test ? options.test_glob : "";
-        bool deliberate_failure = options.has_selftest && str_eq(options.selftest, "fail");
-        if (options.has_selftest && str_eq(options.selftest, "panic")) panic("selftest: deliberate panic");
-        if (options.has_selftest && str_eq(options.selftest, "triple")) {
-            kprintf("selftest: triple fault now\n");
-            arch::triple_fault();
-        }
-        if (options.has_selftest && str_eq(options.selftest, "hang")) {
-            kprintf("selftest: hanging on purpose\n");
-            arch::halt_forever();
-        }
-        KTestSummary s = run_ktests(glob, deliberate_failure);
-        if (options.exit_when_done) arch::qemu_debug_exit(s.failed == 0 && s.passed > 0 ? 0 : 1);
+// Negative controls for the test driver (selftest=fail|panic|triple|hang);
+// `fail` adds a deliberately failing ktest to the run instead.
+void run_selftest(const char* which) {
+    if (str_eq(which, "panic")) panic("selftest: deliberate panic");
+    if (str_eq(which, "triple")) {
+        kprintf("selftest: triple fault now\n");
+        arch::triple_fault();
     }
-    if (options.exit_when_done) arch::qemu_debug_exit(0);
+    if (str_eq(which, "hang")) {
+        kprintf("selftest: hanging on purpose\n");
+        arch::halt_forever();
+    }
+}
+
+// What the command line asked for (DESIGN.md §3); runs after init.  The
+// patching engine's work (demo=, strategy=) goes through its shell commands,
+// so kernel/ needs no knowledge of patching/.
+[[noreturn]] void run_requested_work(const BootOptions& options) {
+    if (options.has_selftest) run_selftest(options.selftest);
+    bool ok = true;
+    const bool deliberate_failure = options.has_selftest && str_eq(options.selftest, "fail");
+    if (options.has_test || deliberate_failure) {
+        KTestSummary s = run_ktests(options.has_test ? options.test_glob : "", deliberate_failure);
+        ok = s.failed == 0 && s.passed > 0;
+    }
+    if (options.has_demo) {
+        char line[64];
+        format(line, sizeof line, "demo %s%s%s", options.demo, options.has_strategy ? " " : "",
+               options.has_strategy ? options.strategy : "");
+        ok = shell_execute(line) == 0 && ok;
+    }
+    if (options.has_stress || options.has_bench) {
+        kprintf("%s: not available in this build yet; nothing run\n", options.has_stress ? "stress=" : "bench=");
+        ok = false;
+    }
+    if (options.exit_when_done) arch::qemu_debug_exit(ok ? 0 : 1);
     shell_run();
 }
 

@@ -32,12 +32,25 @@ int cmd_sym(int argc, char** argv) {
 }
 SHELL_COMMAND("sym", "sym <name|address>", "look up a kernel symbol (or the symbol at an address)", cmd_sym);
 
-// The address argument may be a number or a symbol name.
+// The address argument may be a number, a symbol, or symbol+n / symbol-n
+// (peek corral::demo_hot_counter-5 8 shows the hotpatch padding).
 Result<uint32_t> parse_address(const char* text) {
     Result<uint32_t> n = parse_u32(text);
     if (n.is_ok()) return n;
     Result<Symbol> s = symbol_by_name(text);
     if (s.is_ok()) return uint32_t(s.value().address);
+    char name[96];
+    size_t len = str_copy(name, text, sizeof name);
+    for (size_t i = len < sizeof name ? len : 0; i-- > 1;) {
+        if (name[i] != '+' && name[i] != '-') continue;
+        Result<uint32_t> off = parse_u32(name + i + 1);
+        const char sign = name[i];
+        name[i] = 0;
+        Result<Symbol> base = symbol_by_name(name);
+        if (off.is_ok() && base.is_ok())
+            return uint32_t(base.value().address + (sign == '+' ? off.value() : -off.value()));
+        break;
+    }
     return make_error("'%s' is neither an address nor a symbol", text);
 }
 

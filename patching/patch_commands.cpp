@@ -5,7 +5,9 @@
 #include "kernel/symbols.h"
 #include "patching/scenario.h"
 #include "patching/strategy.h"
+#include "patching/text_writer.h"
 #include "patching/transaction.h"
+#include "patching/x86_decode.h"
 
 namespace corral {
 namespace {
@@ -89,6 +91,39 @@ int cmd_demo(int argc, char** argv) {
 }
 SHELL_COMMAND("demo", "demo <torn|preempted|interrupted|all> [strategy]",
               "reproduce the seed's failures, narrated, with one or every strategy", cmd_demo);
+
+// Instruction by instruction, with the decoder the planners use.
+int cmd_dis(int argc, char** argv) {
+    if (argc < 2 || argc > 3) return shell_error("usage: dis <symbol|address> [count]");
+    uintptr_t address;
+    Result<Symbol> sym = symbol_by_name(argv[1]);
+    if (sym.is_ok()) {
+        address = sym.value().address;
+    } else {
+        Result<uint32_t> n = parse_u32(argv[1]);
+        if (n.is_error()) return shell_error("dis: '%s' is neither a symbol nor an address", argv[1]);
+        address = n.value();
+    }
+    uint32_t count = 8;
+    if (argc == 3) {
+        Result<uint32_t> c = parse_u32(argv[2]);
+        if (c.is_error() || c.value() == 0 || c.value() > 64) return shell_error("dis: count must be 1..64");
+        count = c.value();
+    }
+    if (!is_kernel_text(address, 1)) return shell_error("dis: %#zx is not kernel text", address);
+    for (uint32_t i = 0; i < count && is_kernel_text(address, 1); i++) {
+        const auto* code = reinterpret_cast<const uint8_t*>(address);
+        Result<Instruction> insn = decode_instruction(code, 15);
+        if (insn.is_error()) return shell_error("dis: at %#zx: %s", address, insn.error());
+        char line[120];
+        format_instruction(line, sizeof line, address, code, insn.value());
+        kprintf("%s\n", line);
+        address += insn.value().length;
+    }
+    return 0;
+}
+SHELL_COMMAND("dis", "dis <symbol|address> [count]", "decode instructions (lengths as the patch planners see them)",
+              cmd_dis);
 
 }  // namespace
 }  // namespace corral

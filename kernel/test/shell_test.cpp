@@ -86,6 +86,16 @@ KTEST(shell, peek_symbol_shows_bytes) {
     KEXPECT(contains(r.out, "0f 1f 44 00 00"));
 }
 
+KTEST(shell, peek_symbol_plus_minus_offset) {
+    Run r = run("peek kmain+0 5");
+    KEXPECT_EQ(r.status, 0);
+    KEXPECT(contains(r.out, "0f 1f 44 00 00"));
+    r = run("peek seed_example-2 4");   // int3 padding, then mov edi,edi
+    KEXPECT_EQ(r.status, 0);
+    KEXPECT(contains(r.out, "cc cc 8b ff"));
+    expect_one_error(t, "peek no_such_thing+4 4");
+}
+
 KTEST(shell, sym_and_help) {
     Run r = run("sym kmain");
     KEXPECT_EQ(r.status, 0);
