@@ -31,6 +31,7 @@ Rendezvous rv;
 Spinlock corral_lock("corral");   // one corral (or sync round) at a time
 uint64_t timeout_us = DEFAULT_TIMEOUT_US;
 volatile uint64_t completed = 0;
+volatile uint64_t syncs = 0;
 
 uint32_t others_mask() {
     uint32_t all = cpu_count() >= 32 ? 0xffffffffu : (1u << cpu_count()) - 1;
@@ -93,6 +94,7 @@ void corral_set_timeout_us(uint64_t us) { timeout_us = us; }
 uint64_t corral_timeout_us() { return timeout_us; }
 bool corral_active() { return rv.phase != Phase::Idle; }
 uint64_t corral_count() { return completed; }
+uint64_t sync_count() { return syncs; }
 
 NOT_PATCHABLE Result<void> corral_all_cpus(CorralWork work, void* ctx, CorralReport* report_out) {
     if (corral_lock.holding() || rv.phase != Phase::Idle)
@@ -138,6 +140,7 @@ NOT_PATCHABLE Result<void> sync_all_cpus() {
     arch::serialize();
     if (!ok) return make_error("sync: cpu mask %#x did not answer within %llu us", missing,
                                (unsigned long long)timeout_us);
+    syncs = syncs + 1;
     return Ok{};
 }
 

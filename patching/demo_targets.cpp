@@ -14,6 +14,8 @@ int demo_hot_counter_v3(int x) { return x * 3 + 1 + 2 * DEMO_V2_OFFSET; }
 // patched entry.
 __attribute__((noipa)) int demo_fentry_counter(int x) { return x * 5 + 2; }
 __attribute__((noipa)) int demo_fentry_counter_v2(int x) { return x * 5 + 2 + DEMO_V2_OFFSET; }
+__attribute__((noipa)) int demo_fentry_square(int x) { return x * x; }
+__attribute__((noipa)) int demo_fentry_square_v2(int x) { return x * x + DEMO_V2_OFFSET; }
 
 }  // namespace corral
 

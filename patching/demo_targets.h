@@ -23,6 +23,10 @@ int demo_hot_counter_v3(int x);    // returns x * 3 + 1 + 2 * DEMO_V2_OFFSET (st
 int demo_fentry_counter(int x);    // returns x * 5 + 2
 int demo_fentry_counter_v2(int x); // returns x * 5 + 2 + DEMO_V2_OFFSET
 
+// A second fentry function, so int3 batches have two sites.
+int demo_fentry_square(int x);     // returns x * x
+int demo_fentry_square_v2(int x);  // returns x * x + DEMO_V2_OFFSET
+
 constexpr int DEMO_V2_OFFSET = 1000000;
 
 }  // namespace corral

@@ -168,6 +168,7 @@ void transactions_init() {
         {"hot", "corral::demo_hot_counter", uintptr_t(&demo_hot_counter_v2), "hotpatch"},
         {"hot-v3", "corral::demo_hot_counter", uintptr_t(&demo_hot_counter_v3), "hotpatch"},
         {"fentry", "corral::demo_fentry_counter", uintptr_t(&demo_fentry_counter_v2), "int3"},
+        {"square", "corral::demo_fentry_square", uintptr_t(&demo_fentry_square_v2), "int3"},
     };
     for (const Builtin& b : builtins) {
         Result<PatchRecord*> r = patch_define(b.name, b.target, b.replacement, b.strategy);

@@ -12,6 +12,7 @@
 #include "patching/strategy.h"
 #include "patching/text_writer.h"
 #include "patching/transaction.h"
+#include "patching/scan.h"
 #include "patching/x86_decode.h"
 
 namespace corral {
@@ -188,6 +189,50 @@ KTEST(patching, batch_is_one_corral) {
     KEXPECT_EQ(demo_hot_counter(2), 7 + DEMO_V2_OFFSET);
     KREQUIRE(patch_revert_batch(list, 2).is_ok());
     KEXPECT_EQ(demo_hot_counter(2), 7);
+}
+
+KTEST(patching, int3_batch_shares_three_sync_rounds) {
+    PatchRecord* list[2] = {patch_find("fentry"), patch_find("square")};
+    KREQUIRE(list[0] && list[1]);
+    const uint64_t before = sync_count();
+    KREQUIRE(patch_apply_batch(list, 2, nullptr).is_ok());
+    KEXPECT_EQ(sync_count(), before + 3);   // not 3 per site
+    KEXPECT_EQ(demo_fentry_counter(1), 7 + DEMO_V2_OFFSET);
+    KEXPECT_EQ(demo_fentry_square(4), 16 + DEMO_V2_OFFSET);
+    KREQUIRE(patch_revert_batch(list, 2).is_ok());
+    KEXPECT_EQ(demo_fentry_square(4), 16);
+}
+
+struct Sleeper { volatile bool asleep; };
+[[gnu::noinline]] void sleep_inside_marker(void* arg) {
+    static_cast<Sleeper*>(arg)->asleep = true;
+    thread_sleep_ms(300);
+    asm volatile("" ::: "memory");   // keep the frame: the return address into here matters
+}
+
+Result<void> scan_for_marker(void* ctx, const CorralReport&) {
+    auto* hits = static_cast<bool*>(ctx);
+    Result<Symbol> fn = symbol_by_name("sleep_inside_marker");
+    if (fn.is_error()) return fn.error_value();
+    const uintptr_t start = fn.value().address, end = start + fn.value().size;
+    ScanHit hit{};
+    hits[0] = scan_saved_contexts(start, end, ScanMode::Function, &hit);
+    hits[1] = scan_saved_contexts(start + 1, start + 5, ScanMode::Range, &hit);   // its 5-byte NOP: nobody there
+    return Ok{};
+}
+
+// Function mode sees a thread whose return address points into the
+// function (it called out and sleeps); range mode looks only at the bytes.
+KTEST(scan, function_mode_sees_return_addresses) {
+    Sleeper s{false};
+    Thread* th = thread_create("sleeper", sleep_inside_marker, &s);
+    while (!s.asleep) thread_yield();
+    thread_sleep_ms(20);
+    bool hits[2] = {false, true};
+    KREQUIRE(corral_all_cpus(scan_for_marker, hits).is_ok());
+    thread_join(th);
+    KEXPECT(hits[0]);
+    KEXPECT(!hits[1]);
 }
 
 KTEST(patching, planner_refuses_what_it_must) {
