@@ -79,40 +79,43 @@ int backtrace_collect(uintptr_t ebp, uintptr_t* out, int max) {
     return n;
 }
 
-void print_backtrace(uintptr_t eip, uintptr_t ebp) {
+void print_backtrace(uintptr_t eip, uintptr_t ebp, bool eip_is_return_address) {
     char where[96];
-    symbolize(eip, where, sizeof where);
+    if (eip_is_return_address) symbolize_return(eip, where, sizeof where);
+    else symbolize(eip, where, sizeof where);
     kprintf("  backtrace:\n    #0 %08x %s\n", unsigned(eip), where);
     uintptr_t frames[config::BACKTRACE_MAX_FRAMES];
     int n = backtrace_collect(ebp, frames, config::BACKTRACE_MAX_FRAMES);
     for (int i = 0; i < n; i++) {
-        symbolize(frames[i], where, sizeof where);
+        symbolize_return(frames[i], where, sizeof where);
         kprintf("    #%d %08x %s\n", i + 1, unsigned(frames[i]), where);
     }
 }
 
-void panic(const char* fmt, ...) {
+// "PANIC: <why>" and the CPU: the first lines of every report.
+static void panic_header(const char* fmt, va_list ap) {
     enter_panic();
     kprintf("PANIC: ");
+    vkprintf(fmt, ap);
+    kprintf("\n  on cpu %d\n", cpus[0].self ? cpu_index() : 0);
+}
+
+void panic(const char* fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vkprintf(fmt, ap);
+    panic_header(fmt, ap);
     va_end(ap);
-    kprintf("\n  on cpu %d\n", cpus[0].self ? cpu_index() : 0);
     // Start at panic()'s caller: panic's own frame says nothing.
     uintptr_t ebp = arch::read_ebp();
-    print_backtrace(uintptr_t(__builtin_return_address(0)), *reinterpret_cast<uintptr_t*>(ebp));
+    print_backtrace(uintptr_t(__builtin_return_address(0)), *reinterpret_cast<uintptr_t*>(ebp), true);
     finish_panic();
 }
 
 void panic_with_frame(const arch::TrapFrame* frame, const char* fmt, ...) {
-    enter_panic();
-    kprintf("PANIC: ");
     va_list ap;
     va_start(ap, fmt);
-    vkprintf(fmt, ap);
+    panic_header(fmt, ap);
     va_end(ap);
-    kprintf("\n  on cpu %d\n", cpus[0].self ? cpu_index() : 0);
     print_frame(frame);
     print_backtrace(frame->eip, frame->ebp);
     finish_panic();

@@ -14,7 +14,7 @@ namespace arch { struct TrapFrame; }
 // a broken chain just ends the walk).  Returns how many were stored.
 int backtrace_collect(uintptr_t ebp, uintptr_t* out, int max);
 // Prints "  #n name+off" lines walking the EBP chain from `ebp`.
-void print_backtrace(uintptr_t eip, uintptr_t ebp);
+void print_backtrace(uintptr_t eip, uintptr_t ebp, bool eip_is_return_address = false);
 // Prints `count` bytes at `address` as hex, "??" where unreadable.
 void print_bytes(uintptr_t address, int count);
 

@@ -87,4 +87,12 @@ void symbolize(uintptr_t address, char* buf, size_t size) {
         format(buf, size, "%p", (void*)address);
 }
 
+void symbolize_return(uintptr_t address, char* buf, size_t size) {
+    SymbolHit hit;
+    if (address && symbol_for_address(address - 1, &hit))
+        format(buf, size, "%s+%#zx", hit.symbol.name, hit.offset + 1);
+    else
+        symbolize(address, buf, size);
+}
+
 }  // namespace corral

@@ -29,5 +29,9 @@ size_t symbol_count();
 Symbol symbol_at(size_t index);
 // "name+0x1c" (or the bare hex address) into `buf`.
 void symbolize(uintptr_t address, char* buf, size_t size);
+// The same for a return address: looked up at address-1, because a call
+// that never returns can be a function's last instruction, and its return
+// address then names the next function.
+void symbolize_return(uintptr_t address, char* buf, size_t size);
 
 }  // namespace corral

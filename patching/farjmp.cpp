@@ -112,4 +112,12 @@ Result<void> far_jmp_write(Patch* const* batch, int count, Direction dir, const 
                       batch[0]->last_deferral.thread_id, batch[0]->last_deferral.thread_name, where);
 }
 
+const char* FarJmpStrategy::name() const { return name_; }
+const char* FarJmpStrategy::guarantees() const { return guarantees_; }
+Result<void> FarJmpStrategy::prepare(Patch& p) const { return far_jmp_prepare(p); }
+Result<void> FarJmpStrategy::write(Patch* const* b, int n, Direction d, const PatchHooks* h) const {
+    return far_jmp_write(b, n, d, h, how_);
+}
+bool FarJmpStrategy::is_safe() const { return safe_; }
+
 }  // namespace corral

@@ -23,4 +23,25 @@ Result<void> far_jmp_write(Patch* const* batch, int count, Direction dir, const 
 // Writes one edit's bytes for `dir` (capturing the old bytes on Apply).
 Result<void> write_edit(Edit& e, Direction dir);
 
+// The three far-jmp strategies are this class with different coordination.
+// (Members are defined out of line in farjmp.cpp: inline ones would land in
+// COMDAT sections, and ld rejects __mcount_loc entries that point into
+// discarded COMDAT copies.)
+class FarJmpStrategy final : public Strategy {
+public:
+    constexpr FarJmpStrategy(const char* name, const char* guarantees, Coordination how, bool safe)
+        : name_(name), guarantees_(guarantees), how_(how), safe_(safe) {}
+    const char* name() const override;
+    const char* guarantees() const override;
+    Result<void> prepare(Patch& p) const override;
+    Result<void> write(Patch* const* b, int n, Direction d, const PatchHooks* h) const override;
+    bool is_safe() const override;
+
+private:
+    const char* name_;
+    const char* guarantees_;
+    Coordination how_;
+    bool safe_;
+};
+
 }  // namespace corral
