@@ -36,6 +36,11 @@ QEMU := qemu-system-i386
 QEMU_ACCEL_tcg   := -accel tcg
 QEMU_ACCEL_mttcg := -accel tcg,thread=multi
 QEMU_ACCEL_kvm   := -accel kvm
+# ACCEL=kvm only where hardware KVM really works (this project's CI machines
+# have a /dev/kvm that cannot run a 32-bit paging guest).
+CHECK_ACCEL = case "$(ACCEL)" in tcg|mttcg) ;; kvm) [ -w /dev/kvm ] && grep -qE 'vmx|svm' /proc/cpuinfo || \
+  { echo "ACCEL=kvm: no hardware KVM here (/dev/kvm missing, or the CPU lacks vmx/svm); use ACCEL=tcg or mttcg"; exit 2; } ;; \
+  *) echo "ACCEL=$(ACCEL): unknown (tcg, mttcg or kvm)"; exit 2 ;; esac
 QEMU_FLAGS := -smp $(CPUS) -m 128M $(QEMU_ACCEL_$(ACCEL)) -display none \
               -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
@@ -110,17 +115,20 @@ deps:
 
 # The kernel with its serial console on this terminal (Ctrl-A X quits QEMU).
 run: deps
+	@$(CHECK_ACCEL)
 	@$(MAKE) --no-print-directory all
 	$(QEMU) $(QEMU_FLAGS) -kernel $(B)/corral.elf -append "$(APPEND)" -serial mon:stdio
 
 # The seed's failures and the safe strategies, narrated, every scenario
 # with every strategy, then QEMU exits (non-zero if any cell surprised).
 demo: deps
+	@$(CHECK_ACCEL)
 	@$(MAKE) --no-print-directory all
 	$(QEMU) $(QEMU_FLAGS) -kernel $(B)/corral.elf -append "demo=all exit" -serial stdio; \
 	  status=$$?; [ $$status -eq 1 ] || { echo "demo: unexpected outcome (QEMU exit $$status)"; exit 1; }
 
 run-iso: iso
+	@$(CHECK_ACCEL)
 	$(QEMU) $(QEMU_FLAGS) -cdrom $(B)/corral.iso -serial mon:stdio
 
 test: deps
@@ -134,6 +142,7 @@ host-test: deps
 
 # QEMU waits for gdb; gdb connects, breaks at kmain and shows source lines.
 debug: deps
+	@$(CHECK_ACCEL)
 	@$(MAKE) --no-print-directory all
 	$(QEMU) $(QEMU_FLAGS) -kernel $(B)/corral.elf -append "$(APPEND)" -serial file:$(B)/debug-serial.log -s -S &
 	gdb -q -x scripts/gdbinit $(B)/corral.elf
