@@ -7,14 +7,14 @@ MB_PAGE_ALIGN equ 1 << 0          ; load modules on page boundaries
 MB_MEMINFO    equ 1 << 1          ; we need the memory map
 MB_FLAGS      equ MB_PAGE_ALIGN | MB_MEMINFO
 
-BOOT_STACK_SIZE equ 16384
+BOOT_STACK_SIZE equ 20480         ; 16 KiB, plus a 4 KiB guard page at the bottom
 
 section .multiboot progbits alloc noexec nowrite align=4
     dd MB_MAGIC
     dd MB_FLAGS
     dd -(MB_MAGIC + MB_FLAGS)
 
-section .bss nobits alloc noexec write align=16
+section .bss nobits alloc noexec write align=4096
 global boot_stack_bottom, boot_stack_top
 boot_stack_bottom:
     resb BOOT_STACK_SIZE

@@ -26,13 +26,27 @@ extern "C" void run_global_constructors();
 namespace corral {
 namespace {
 
-// Negative controls for the test driver (selftest=fail|panic|triple|hang);
+// Recurses until the boot stack's guard page stops it (selftest=overflow).
+// (Bounded only by a limit no stack reaches, to keep GCC's infinite
+// recursion warning quiet.)
+[[gnu::noinline]] int overflow_stack(int depth) {
+    volatile char frame[512];
+    frame[0] = char(depth);
+    if (depth > 1000000) return 0;
+    return overflow_stack(depth + 1) + frame[0];   // not a tail call
+}
+
+// Negative controls for the test driver (selftest=fail|panic|triple|hang|overflow);
 // `fail` adds a deliberately failing ktest to the run instead.
 void run_selftest(const char* which) {
     if (str_eq(which, "panic")) panic("selftest: deliberate panic");
     if (str_eq(which, "triple")) {
         kprintf("selftest: triple fault now\n");
         arch::triple_fault();
+    }
+    if (str_eq(which, "overflow")) {
+        kprintf("selftest: overflowing the kernel stack\n");
+        overflow_stack(0);
     }
     if (str_eq(which, "hang")) {
         kprintf("selftest: hanging on purpose\n");

@@ -8,6 +8,7 @@
 #include "kernel/sync/spinlock.h"
 
 extern "C" const uint8_t __kernel_start[], __kernel_end[];
+extern "C" uint8_t boot_stack_bottom[];
 
 namespace corral {
 namespace {
@@ -71,6 +72,10 @@ Result<void> memory_init(const BootInfo& info) {
     identity_top = uint32_t(align_up(map_top, arch::PAGE_SIZE));
     TRY_VOID(arch::paging_init(identity_top, frame_alloc));
     heap_init(reinterpret_cast<void*>(uintptr_t(heap_base)), config::KERNEL_HEAP_SIZE);
+    // The boot stack's lowest page is a guard: an overflow faults there, the
+    // fault cannot be delivered on that stack, and the double-fault task
+    // (its own TSS and stack) reports it.
+    arch::unmap_page(uint32_t(uintptr_t(boot_stack_bottom)));
     kprintf("memory: %zu MiB usable, %zu frames free, heap %zu KiB at %#llx\n",
             usable_frames * arch::PAGE_SIZE >> 20, frames.free_count(), config::KERNEL_HEAP_SIZE >> 10,
             (unsigned long long)heap_base);

@@ -37,6 +37,10 @@ class NegativeControls(unittest.TestCase):
         self.assertTrue(p.stdout.startswith(f"FAIL {name}: "), p.stdout)
         return p.stdout
 
+    def test_stack_overflow_is_a_reported_double_fault(self):
+        out = self.run_selftest("overflow", 60)
+        self.assertIn("PANIC: double fault", out)
+
     def test_failing_ktest_is_reported(self):
         out = self.run_selftest("fail", 120)
         self.assertIn("ktest failed: [ FAIL ] selftest.deliberate_failure", out)

@@ -143,7 +143,7 @@ TEST(Cmdline, Exit)
 
 TEST(Cmdline, EverySelftest)
 {
-    for (const char* s : {"fail", "panic", "triple", "hang"}) {
+    for (const char* s : {"fail", "panic", "triple", "hang", "overflow"}) {
         BootOptions o = ok(std::string("selftest=") + s);
         EXPECT_TRUE(o.has_selftest);
         EXPECT_STREQ(o.selftest, s);
@@ -190,7 +190,7 @@ TEST(Cmdline, MissingValue)
     EXPECT_EQ(err("test="), "cmdline: test needs a value (test=<glob>)");
     EXPECT_EQ(err("stress="), "cmdline: stress needs a value (stress=<seconds>)");
     EXPECT_EQ(err("strategy"), "cmdline: strategy needs a value (strategy=<name>)");
-    EXPECT_EQ(err("selftest"), "cmdline: selftest needs a value (selftest=<fail|panic|triple|hang>)");
+    EXPECT_EQ(err("selftest"), "cmdline: selftest needs a value (selftest=<fail|panic|triple|hang|overflow>)");
 }
 
 TEST(Cmdline, BadNumber)
@@ -214,7 +214,7 @@ TEST(Cmdline, UnknownStrategy)
 TEST(Cmdline, UnknownSelftest)
 {
     EXPECT_EQ(err("selftest=explode"),
-              "cmdline: unknown selftest 'explode' (known: fail panic triple hang)");
+              "cmdline: unknown selftest 'explode' (known: fail panic triple hang overflow)");
 }
 
 TEST(Cmdline, ValueTooLong)
