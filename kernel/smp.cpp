@@ -18,6 +18,7 @@
 #include "kernel/sched/thread.h"
 #include "kernel/shell.h"
 #include "kernel/symbols.h"
+#include "kernel/sync/spinlock.h"
 #include "kernel/time.h"
 
 extern "C" const uint8_t ap_trampoline_start[], ap_trampoline_end[], ap_trampoline_params[];
@@ -58,6 +59,21 @@ void stop_other_cpus() {
     stopping = true;
     if (apic_mode && cpu_count() > 1) arch::ipi_send_nmi_all_but_self();
 }
+
+// TLB shootdown state: one shootdown at a time.
+Spinlock shootdown_lock("tlb-shootdown");
+volatile uintptr_t shootdown_va = 0;
+volatile uint32_t shootdown_acks = 0;
+constexpr uint64_t SHOOTDOWN_TIMEOUT_US = 500000;
+
+bool tlb_shootdown_ipi(arch::TrapFrame*) {
+    arch::invlpg(shootdown_va);
+    __atomic_or_fetch(&shootdown_acks, 1u << cpu_index(), __ATOMIC_ACQ_REL);
+    return true;
+}
+
+struct AckWait { uint32_t want; };
+bool all_acked(void* w) { return (shootdown_acks & static_cast<AckWait*>(w)->want) == static_cast<AckWait*>(w)->want; }
 
 uint32_t wait_us(uint32_t us) {
     udelay(us);
@@ -134,8 +150,32 @@ void smp_route_isa_irq(int irq) {
     arch::ioapic_route(r.gsi, arch::VECTOR_IRQ_BASE + irq, cpus[0].lapic_id, r.active_low, r.level_triggered);
 }
 
+Result<void> tlb_shootdown(uintptr_t va) {
+    arch::invlpg(va);
+    if (!apic_mode || cpu_count() < 2) return Ok{};
+    // Spin for the lock with interrupts on: a CPU waiting here must still
+    // answer somebody else's shootdown.
+    while (!shootdown_lock.try_lock()) arch::cpu_relax();
+    const uint32_t all = (1u << cpu_count()) - 1;
+    AckWait w{all & ~(1u << cpu_index())};
+    shootdown_va = va;
+    shootdown_acks = 0;
+    arch::ipi_send_all_but_self(arch::VECTOR_IPI_TLB_SHOOTDOWN);
+    const bool ok = wait_until(all_acked, &w, SHOOTDOWN_TIMEOUT_US);
+    const uint32_t missing = w.want & ~shootdown_acks;
+    shootdown_lock.unlock();
+    if (!ok) return make_error("tlb shootdown of %#zx: cpu mask %#x did not answer", va, missing);
+    return Ok{};
+}
+
+Result<void> unmap_page_everywhere(uintptr_t va) {
+    arch::unmap_page(uint32_t(va));
+    return tlb_shootdown(va);
+}
+
 void smp_init() {
     arch::register_trap_handler(arch::VECTOR_NMI, nmi);
+    arch::register_trap_handler(arch::VECTOR_IPI_TLB_SHOOTDOWN, tlb_shootdown_ipi);
     panic_set_stop_others(stop_other_cpus);
     const Result<arch::Topology>& t = discovered;
     if (t.is_error()) {

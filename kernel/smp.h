@@ -21,4 +21,10 @@ bool smp_apic_mode();
 int smp_expected_cpus();
 uint64_t smp_online_us();   // boot time at which the last AP reported in
 
+// TLB shootdown (Intel SDM vol. 3, 4.10.5): every other CPU drops its cached
+// translation of `va`.  Fails, naming them, if some CPUs do not answer.
+Result<void> tlb_shootdown(uintptr_t va);
+// Unmaps a page on every CPU: the mapping, then the shootdown.
+Result<void> unmap_page_everywhere(uintptr_t va);
+
 }  // namespace corral

@@ -2,6 +2,9 @@
 // happens, locks really exclude -- and the unlocked negative control really
 // loses updates.
 #include "arch/x86/cpu.h"
+#include "arch/x86/paging.h"
+#include "arch/x86/safe_access.h"
+#include "kernel/mm/memory.h"
 #include "kernel/cpu.h"
 #include "kernel/heap.h"
 #include "kernel/sched/scheduler.h"
@@ -107,6 +110,47 @@ KTEST(sched, sleep_waits_for_ticks) {
     uint64_t start = sched_jiffies();
     thread_sleep_ms(50);
     KEXPECT(sched_jiffies() >= start + 5);
+}
+
+// ---- TLB shootdown -----------------------------------------------------
+
+constexpr uintptr_t SHOOTDOWN_TEST_VA = 0xe0000000;
+
+struct TlbProbe {
+    volatile int readable;   // -1: not yet read
+};
+
+void read_test_page(void* arg) {
+    uint8_t b;
+    static_cast<TlbProbe*>(arg)->readable = safe_read_u8(reinterpret_cast<const void*>(SHOOTDOWN_TEST_VA), &b) == 0;
+}
+
+// Reads the test page from every CPU; returns how many could.
+int readable_on_cpus() {
+    TlbProbe probes[config::MAX_CPUS];
+    Thread* th[config::MAX_CPUS];
+    for (int c = 0; c < cpu_count(); c++) {
+        probes[c].readable = -1;
+        th[c] = thread_create("tlb-probe", read_test_page, &probes[c], 1u << c);
+    }
+    int n = 0;
+    for (int c = 0; c < cpu_count(); c++) {
+        thread_join(th[c]);
+        n += probes[c].readable == 1;
+    }
+    return n;
+}
+
+// Every CPU caches the page, it is unmapped with a shootdown, and then no
+// CPU may still reach it through a stale TLB entry.
+KTEST(smp, tlb_shootdown_reaches_every_cpu) {
+    Result<uint32_t> frame = frame_alloc();
+    KREQUIRE(frame.is_ok());
+    KREQUIRE(arch::map_page(SHOOTDOWN_TEST_VA, frame.value(), 0).is_ok());
+    KEXPECT_EQ(readable_on_cpus(), cpu_count());
+    KREQUIRE(unmap_page_everywhere(SHOOTDOWN_TEST_VA).is_ok());
+    KEXPECT_EQ(readable_on_cpus(), 0);
+    KEXPECT(frame_free(frame.value()).is_ok());
 }
 
 // ---- Shared counters -------------------------------------------------------
