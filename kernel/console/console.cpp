@@ -8,7 +8,7 @@
 namespace corral {
 namespace {
 
-Spinlock console_lock("console");
+Spinlock console_lock("console", true);   // fair: every CPU's lines get out in turn
 volatile bool panic_mode = false;
 
 void write_raw(const char* s, size_t n) {

@@ -14,21 +14,32 @@ void Spinlock::lock() {
     push_cli();
     if (holding()) panic("spinlock '%s': recursive acquire on cpu %d", name_, cpu_index());
     uint64_t spins = 0;
-    while (__atomic_exchange_n(&locked_, 1u, __ATOMIC_ACQUIRE) != 0) {
-        while (locked_ != 0) {
+    if (fair_) {
+        const uint16_t mine = uint16_t(__atomic_fetch_add(&tickets_, 1u << 16, __ATOMIC_RELAXED) >> 16);
+        while (uint16_t(__atomic_load_n(&tickets_, __ATOMIC_ACQUIRE)) != mine) {
             arch::cpu_relax();
-            if (++spins == SPIN_LIMIT)
-                panic("spinlock '%s': deadlock? cpu %d spun %llu times; held by cpu %d since pc %p", name_,
-                      cpu_index(), (unsigned long long)spins, owner_cpu_, (void*)owner_pc_);
+            if (++spins == SPIN_LIMIT) break;
         }
+    } else {
+        while (!acquire_if_free() && ++spins < SPIN_LIMIT) arch::cpu_relax();
     }
+    if (spins >= SPIN_LIMIT)
+        panic("spinlock '%s': deadlock? cpu %d spun %llu times; held by cpu %d since pc %p", name_, cpu_index(),
+              (unsigned long long)spins, owner_cpu_, (void*)owner_pc_);
     owner_cpu_ = cpu_index();
     owner_pc_ = uintptr_t(__builtin_return_address(0));
 }
 
+// Takes the next ticket only if it is served at once: free, nobody waiting.
+bool Spinlock::acquire_if_free() {
+    uint32_t t = __atomic_load_n(&tickets_, __ATOMIC_RELAXED);
+    return uint16_t(t) == uint16_t(t >> 16) &&
+           __atomic_compare_exchange_n(&tickets_, &t, t + (1u << 16), false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
 bool Spinlock::try_lock() {
     push_cli();
-    if (__atomic_exchange_n(&locked_, 1u, __ATOMIC_ACQUIRE) != 0) {
+    if (!acquire_if_free()) {
         pop_cli();
         return false;
     }
@@ -41,13 +52,21 @@ void Spinlock::unlock() {
     if (!holding()) panic("spinlock '%s': released by cpu %d but held by cpu %d", name_, cpu_index(), owner_cpu_);
     owner_cpu_ = -1;
     owner_pc_ = 0;
-    __atomic_store_n(&locked_, 0u, __ATOMIC_RELEASE);
+    // Serve the next ticket: only the low half changes (the holder alone
+    // writes it, so a plain increment of that half is enough).
+    const uint32_t t = __atomic_load_n(&tickets_, __ATOMIC_RELAXED);
+    const uint16_t next_served = uint16_t(uint16_t(t) + 1);
+    uint32_t expected = t;
+    while (!__atomic_compare_exchange_n(&tickets_, &expected, (expected & 0xffff0000u) | next_served, false,
+                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+    }
     pop_cli();
 }
 
 bool Spinlock::holding() const {
     push_cli();
-    bool r = locked_ && owner_cpu_ == cpu_index();
+    uint32_t t = tickets_;
+    bool r = uint16_t(t) != uint16_t(t >> 16) && owner_cpu_ == cpu_index();
     pop_cli();
     return r;
 }

@@ -1,5 +1,11 @@
 // Spinlock with a name and an owner CPU (xv6), an RAII guard (SerenityOS),
 // and deadlock detection: spinning far too long panics naming the holder.
+// A lock made `fair` is a ticket lock: CPUs get it in the order they asked,
+// so one CPU hammering the console cannot starve another.  The default is
+// unfair test-and-set, on purpose: under QEMU (8 vCPUs on 2 host threads) a
+// ticket lock hands the lock to the next waiter even while that waiter's
+// vCPU is not running, and everyone waits for it -- the reason paravirtual
+// spinlocks exist.  The counter ktests went from seconds to minutes.
 #pragma once
 #include <stdint.h>
 
@@ -7,7 +13,7 @@ namespace corral {
 
 class Spinlock {
 public:
-    constexpr explicit Spinlock(const char* name) : name_(name) {}
+    constexpr explicit Spinlock(const char* name, bool fair = false) : name_(name), fair_(fair) {}
 
     // Disables interrupts on this CPU for as long as the lock is held, so an
     // interrupt handler on the same CPU can never spin on it forever.
@@ -20,8 +26,11 @@ public:
     uintptr_t owner_pc() const { return owner_pc_; }
 
 private:
-    volatile uint32_t locked_ = 0;
+    // Low half: the ticket being served; high half: the next ticket to hand out.
+    volatile uint32_t tickets_ = 0;
+    bool acquire_if_free();
     const char* name_;
+    bool fair_;
     volatile int owner_cpu_ = -1;
     volatile uintptr_t owner_pc_ = 0;
 };
