@@ -80,6 +80,32 @@ Result<void> sync_step(const PatchHooks* hooks, int step) {
     return r;
 }
 
+// Writes byte ranges [from, to) of every site's `bytes` (final or original).
+Result<void> write_sites(Patch* const* batch, int count, bool final, Direction dir, int from, int to) {
+    for (int i = 0; i < count; i++) {
+        Edit& e = batch[i]->edits[0];
+        const bool want_new = (dir == Direction::Apply) == final;
+        TRY_VOID(text_write(e.address + from, (want_new ? e.new_bytes : e.old_bytes) + from, size_t(to - from)));
+    }
+    return Ok{};
+}
+
+// A CPU did not answer a sync: put every site back as it was (the cc stays
+// until the last byte, so any CPU arriving meanwhile is still redirected,
+// now to the old instruction) and report -- nothing half-done is left.
+Result<void> roll_back(Patch* const* batch, int count, Direction dir, const Error& why) {
+    static constexpr uint8_t INT3 = 0xcc;
+    for (int i = 0; i < count; i++) {
+        Edit& e = batch[i]->edits[0];
+        const uint8_t* original = dir == Direction::Apply ? e.old_bytes : e.new_bytes;
+        site_slot(e.address)->resume_at = resume_address(e.address, original);
+        TRY_VOID(text_write(e.address, &INT3, 1));
+    }
+    TRY_VOID(write_sites(batch, count, false, dir, 1, SITE_LENGTH));
+    TRY_VOID(write_sites(batch, count, false, dir, 0, 1));
+    return make_error("int3: %s; rolled back", why.text);
+}
+
 Result<void> poke_batch(Patch* const* batch, int count, Direction dir, const PatchHooks* hooks) {
     if (count > MAX_POKE_SITES) return make_error("int3: %d sites in one batch (max %d)", count, MAX_POKE_SITES);
     SpinlockGuard g(poke_lock);   // interrupts stay off on this CPU: no preemption mid-protocol
@@ -97,17 +123,13 @@ Result<void> poke_batch(Patch* const* batch, int count, Direction dir, const Pat
         slot->address = e.address;
         TRY_VOID(text_write(e.address, &INT3, 1));
     }
-    TRY_VOID(sync_step(hooks, 1));
-    for (int i = 0; i < count; i++) {
-        Edit& e = batch[i]->edits[0];
-        TRY_VOID(text_write(e.address + 1, (dir == Direction::Apply ? e.new_bytes : e.old_bytes) + 1, SITE_LENGTH - 1));
-    }
-    TRY_VOID(sync_step(hooks, 2));
-    for (int i = 0; i < count; i++) {
-        Edit& e = batch[i]->edits[0];
-        TRY_VOID(text_write(e.address, dir == Direction::Apply ? e.new_bytes : e.old_bytes, 1));
-    }
-    return sync_step(hooks, 3);
+    Result<void> synced = sync_step(hooks, 1);                                  // step 1: cc everywhere
+    if (synced.is_ok()) synced = write_sites(batch, count, true, dir, 1, SITE_LENGTH);
+    if (synced.is_ok()) synced = sync_step(hooks, 2);                           // step 2: the tails
+    if (synced.is_ok()) synced = write_sites(batch, count, true, dir, 0, 1);
+    if (synced.is_ok()) synced = sync_step(hooks, 3);                           // step 3: the first bytes
+    if (synced.is_error()) return roll_back(batch, count, dir, synced.error_value());
+    return Ok{};
 }
 
 class Int3Strategy final : public Strategy {

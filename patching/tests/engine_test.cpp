@@ -93,6 +93,29 @@ KTEST(corral, deaf_cpu_aborts_with_nothing_written) {
     KEXPECT_EQ(again.cpus_seen_parked, cpu_count() - 1);
 }
 
+// The int3 protocol with a CPU that never answers a sync: it must roll the
+// site back (nothing half-written) and say so.
+KTEST(patching, int3_rolls_back_when_a_cpu_is_deaf) {
+    if (cpu_count() < 2) { t.skip("needs a second CPU to play deaf"); return; }
+    PatchRecord* f = patch_find("fentry");
+    KREQUIRE(f);
+    const uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
+    deaf_stop = false;
+    deaf_ready = false;
+    Thread* th = thread_create("deaf", deaf_cpu, nullptr, 1u << (cpu_count() - 1));
+    while (!deaf_ready) thread_yield();
+    const uint64_t saved = corral_timeout_us();
+    corral_set_timeout_us(100000);
+    Result<void> r = patch_apply(f);
+    corral_set_timeout_us(saved);
+    deaf_stop = true;
+    thread_join(th);
+    KEXPECT(r.is_error() && contains(r.error(), "rolled back"));
+    KEXPECT(bytes_are(f->target, nop5, 5));
+    KEXPECT(f->state != PatchState::Applied);
+    KEXPECT_EQ(demo_fentry_counter(3), 17);
+}
+
 KTEST(text_writer, text_stays_read_only_and_alias_goes_away) {
     PatchRecord* hot = patch_find("hot");
     KREQUIRE(hot);
