@@ -65,9 +65,16 @@ int cmd_help(int argc, char** argv) {
         return 0;
     }
     kprintf("commands:\n");
-    for (const ShellCommand* c = __shell_commands_start; c < __shell_commands_end; c++)
-        kprintf("  %-28s %s\n", c->usage, c->help);
-    return 0;
+    // Alphabetically: the table itself is in link order.
+    const char* after = "";
+    for (;;) {
+        const ShellCommand* next = nullptr;
+        for (const ShellCommand* c = __shell_commands_start; c < __shell_commands_end; c++)
+            if (str_cmp(c->name, after) > 0 && (!next || str_cmp(c->name, next->name) < 0)) next = c;
+        if (!next) return 0;
+        kprintf("  %-28s %s\n", next->usage, next->help);
+        after = next->name;
+    }
 }
 SHELL_COMMAND("help", "help [command]", "list commands, or show one command's usage", cmd_help);
 

@@ -128,6 +128,7 @@ NOT_PATCHABLE void schedule() {
     next->cpus_seen |= 1u << me;
     next->switches_in++;
     next->slice_ticks = SCHED_SLICE_TICKS;
+    if (cur->is_idle) cur->state = ThreadState::Ready;   // idle threads wait off-queue
     c->current = next;
     c->context_switches++;
     switching_from[me] = cur;

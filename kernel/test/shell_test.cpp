@@ -11,7 +11,7 @@ namespace {
 
 struct Run {
     int status;
-    char out[512];
+    char out[2048];
 };
 
 Run run(const char* line) {
