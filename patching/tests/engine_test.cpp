@@ -61,6 +61,28 @@ void deaf_cpu(void*) {
     arch::sti();
 }
 
+// While alive, the last CPU ignores interrupts (and so the corral's IPIs),
+// and corrals give up after 100 ms.
+class DeafCpu {
+public:
+    DeafCpu() : saved_(corral_timeout_us()) {
+        deaf_stop = false;
+        deaf_ready = false;
+        thread_ = thread_create("deaf", deaf_cpu, nullptr, 1u << (cpu_count() - 1));
+        while (!deaf_ready) thread_yield();
+        corral_set_timeout_us(100000);
+    }
+    ~DeafCpu() {
+        corral_set_timeout_us(saved_);
+        deaf_stop = true;
+        thread_join(thread_);
+    }
+
+private:
+    uint64_t saved_;
+    Thread* thread_;
+};
+
 bool work_ran = false;
 Result<void> must_not_run(void*, const CorralReport&) {
     work_ran = true;
@@ -72,18 +94,13 @@ Result<void> must_not_run(void*, const CorralReport&) {
 KTEST(corral, deaf_cpu_aborts_with_nothing_written) {
     if (cpu_count() < 2) { t.skip("needs a second CPU to play deaf"); return; }
     const int deaf = cpu_count() - 1;
-    deaf_stop = false;
-    deaf_ready = false;
     work_ran = false;
-    Thread* th = thread_create("deaf", deaf_cpu, nullptr, 1u << deaf);
-    while (!deaf_ready) thread_yield();
-    const uint64_t saved = corral_timeout_us();
-    corral_set_timeout_us(100000);
     CorralReport report{};
-    Result<void> r = corral_all_cpus(must_not_run, nullptr, &report);
-    corral_set_timeout_us(saved);
-    deaf_stop = true;
-    thread_join(th);
+    Result<void> r = make_error("not run");
+    {
+        DeafCpu deaf_cpu_for_a_while;
+        r = corral_all_cpus(must_not_run, nullptr, &report);
+    }
     KEXPECT(r.is_error());
     KEXPECT(!work_ran);
     KEXPECT_EQ(report.missing_mask, 1u << deaf);
@@ -100,16 +117,11 @@ KTEST(patching, int3_rolls_back_when_a_cpu_is_deaf) {
     PatchRecord* f = patch_find("fentry");
     KREQUIRE(f);
     const uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
-    deaf_stop = false;
-    deaf_ready = false;
-    Thread* th = thread_create("deaf", deaf_cpu, nullptr, 1u << (cpu_count() - 1));
-    while (!deaf_ready) thread_yield();
-    const uint64_t saved = corral_timeout_us();
-    corral_set_timeout_us(100000);
-    Result<void> r = patch_apply(f);
-    corral_set_timeout_us(saved);
-    deaf_stop = true;
-    thread_join(th);
+    Result<void> r = make_error("not run");
+    {
+        DeafCpu deaf_cpu_for_a_while;
+        r = patch_apply(f);
+    }
     KEXPECT(r.is_error() && contains(r.error(), "rolled back"));
     KEXPECT(bytes_are(f->target, nop5, 5));
     KEXPECT(f->state != PatchState::Applied);
