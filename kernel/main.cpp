@@ -14,6 +14,7 @@
 #include "kernel/multiboot.h"
 #include "kernel/panic.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/sched/thread.h"
 #include "kernel/shell.h"
 #include "kernel/smp.h"
 #include "kernel/symbols.h"
@@ -116,6 +117,7 @@ extern "C" [[noreturn]] void kmain(uint32_t magic, uint32_t multiboot_info) {
     irq_init();                                       // PIC + PIT tick
     console_input_init();                             // UART receive interrupt
     sched_init_bsp();                                 // this flow becomes thread "main"
+    reaper_start();                                   // frees detached threads when they exit
     arch::sti();
     smp_init();                                       // LAPIC/IOAPIC, then every AP
     kprintf("smp: %d CPUs online (%llu ms after boot)\n", cpu_count(), (unsigned long long)(now_us() / 1000));

@@ -1,7 +1,10 @@
 // Shell commands that show the scheduler's state.
 #include "arch/x86/trap.h"
 #include "kernel/console/console.h"
+#include "arch/x86/cpu.h"
 #include "kernel/cpu.h"
+#include "kernel/lib/string.h"
+#include "kernel/time.h"
 #include "kernel/lib/format.h"
 #include "kernel/sched/thread.h"
 #include "kernel/shell.h"
@@ -37,6 +40,37 @@ int cmd_threads(int argc, char**) {
     return 0;
 }
 SHELL_COMMAND("threads", "threads", "every thread: state, CPU, CPUs it ran on, saved EIP, trap frames", cmd_threads);
+
+// `load`: background work to watch in `cpus` and `threads` -- unpinned
+// threads that compute and sleep in turns, so the balancer moves them.
+struct LoadSpec { uint64_t until_us; };
+
+void load_worker(void* arg) {
+    const uint64_t until = static_cast<LoadSpec*>(arg)->until_us;
+    while (now_us() < until) {
+        const uint64_t burst = now_us() + 20000;
+        while (now_us() < burst) arch::cpu_relax();
+        thread_sleep_ms(10);
+    }
+}
+
+int cmd_load(int argc, char** argv) {
+    if (argc != 3) return shell_error("usage: load <threads 1..64> <seconds 1..600>");
+    Result<uint32_t> n = parse_u32(argv[1]), secs = parse_u32(argv[2]);
+    if (n.is_error() || n.value() < 1 || n.value() > 64) return shell_error("load: threads must be 1..64");
+    if (secs.is_error() || secs.value() < 1 || secs.value() > 600) return shell_error("load: seconds must be 1..600");
+    static LoadSpec spec;
+    spec.until_us = now_us() + uint64_t(secs.value()) * 1000000;
+    for (uint32_t i = 0; i < n.value(); i++) {
+        char name[16];
+        format(name, sizeof name, "load%u", i);
+        thread_detach(thread_create(name, load_worker, &spec));
+    }
+    kprintf("started %u threads for %u s: watch them move with 'threads' and 'cpus'\n", n.value(), secs.value());
+    return 0;
+}
+SHELL_COMMAND("load", "load <threads> <seconds>", "start busy threads (detached) to watch the scheduler balance them",
+              cmd_load);
 
 }  // namespace
 }  // namespace corral

@@ -134,6 +134,46 @@ Thread* thread_create(const char* name, void (*entry)(void*), void* arg, uint32_
     return t;
 }
 
+// ---- The reaper: frees detached threads once they are dead and off-CPU.
+namespace {
+Spinlock reaper_lock("reaper");
+WaitQueue reaper_wakeup;
+Thread* reap_list = nullptr;
+
+void reap(Thread* t) {
+    while (__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE)) arch::cpu_relax();
+    unregister_thread(t);
+    kfree(t->stack);
+    delete t;
+}
+
+void reaper(void*) {
+    for (;;) {
+        Thread* t;
+        {
+            SpinlockGuard g(reaper_lock);
+            while (!reap_list) reaper_wakeup.wait(&reaper_lock);
+            t = reap_list;
+            reap_list = t->queue_next;
+        }
+        reap(t);
+    }
+}
+}  // namespace
+
+void reaper_start() { thread_create("reaper", reaper, nullptr); }
+
+void thread_detach(Thread* t) {
+    SpinlockGuard g(t->join_lock);
+    t->detached = true;
+    if (t->state == ThreadState::Dead) {   // already gone: hand it over now
+        SpinlockGuard r(reaper_lock);
+        t->queue_next = reap_list;
+        reap_list = t;
+        reaper_wakeup.wake_one();
+    }
+}
+
 void thread_exit(int code) {
     arch::cli();
     Thread* t = current_thread();
@@ -142,6 +182,12 @@ void thread_exit(int code) {
     t->join_lock.lock();
     t->state = ThreadState::Dead;
     t->exited.wake_all();
+    if (t->detached) {
+        SpinlockGuard r(reaper_lock);
+        t->queue_next = reap_list;
+        reap_list = t;
+        reaper_wakeup.wake_one();
+    }
     t->join_lock.unlock();   // interrupts stay off: they were off before the lock
     schedule();
     panic("thread_exit: dead thread %s was scheduled", t->name);

@@ -34,6 +34,7 @@ struct Thread {
     size_t stack_size;
     volatile bool on_cpu;             // still running or switching out somewhere
     bool is_idle;
+    volatile bool detached;           // nobody joins it: the reaper frees it
     int slice_ticks;                  // timer ticks left before preemption
     void (*entry)(void*);
     void* arg;
@@ -52,6 +53,9 @@ Thread* thread_create(const char* name, void (*entry)(void*), void* arg, uint32_
 [[noreturn]] void thread_exit(int code);
 // Waits for `t` to exit, frees it, returns its exit code.
 int thread_join(Thread* t);
+// Nobody will join `t`: once it exits, the reaper thread frees it.
+void thread_detach(Thread* t);
+void reaper_start();
 void thread_yield();
 void thread_sleep_ms(uint32_t ms);
 void thread_set_affinity(Thread* t, uint32_t affinity);

@@ -7,6 +7,7 @@
 #include "kernel/mm/memory.h"
 #include "kernel/cpu.h"
 #include "kernel/heap.h"
+#include "kernel/lib/string.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/thread.h"
 #include "kernel/smp.h"
@@ -104,6 +105,21 @@ void exit_with_code(void*) { thread_exit(42); }
 
 KTEST(sched, join_returns_exit_code) {
     KEXPECT_EQ(thread_join(thread_create("exit42", exit_with_code, nullptr)), 42);
+}
+
+int count_threads_named(const char* name) {
+    struct Count { const char* name; int n; } c{name, 0};
+    for_each_thread([](Thread* t, void* ctx) {
+        auto* c = static_cast<Count*>(ctx);
+        if (str_eq(t->name, c->name)) c->n++;
+    }, &c);
+    return c.n;
+}
+
+KTEST(sched, detached_threads_are_reaped) {
+    for (int i = 0; i < 4; i++) thread_detach(thread_create("detached", exit_with_code, nullptr));
+    for (int tries = 0; tries < 200 && count_threads_named("detached") > 0; tries++) thread_sleep_ms(10);
+    KEXPECT_EQ(count_threads_named("detached"), 0);
 }
 
 KTEST(sched, sleep_waits_for_ticks) {
