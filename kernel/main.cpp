@@ -72,6 +72,10 @@ void run_selftest(const char* which) {
                options.has_strategy ? options.strategy : "");
         ok = shell_execute(line) == 0 && ok;
     }
+    if (options.has_seed && !options.has_stress)
+        kprintf("seed=%u: only stress= uses a seed; ignored\n", options.seed);
+    if (options.has_strategy && !options.has_demo)
+        kprintf("strategy=%s: only demo= uses a strategy here; ignored\n", options.strategy);
     if (options.has_stress || options.has_bench) {
         kprintf("%s: not available in this build yet; nothing run\n", options.has_stress ? "stress=" : "bench=");
         ok = false;
