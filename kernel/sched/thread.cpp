@@ -1,6 +1,7 @@
 #include "kernel/sched/thread.h"
 
 #include "arch/x86/cpu.h"
+#include "arch/x86/sections.h"
 #include "arch/x86/trap.h"
 #include "kernel/config.h"
 #include "kernel/cpu.h"
@@ -9,7 +10,6 @@
 #include "kernel/lib/string.h"
 #include "kernel/panic.h"
 #include "kernel/sched/scheduler.h"
-#include "arch/x86/sections.h"
 
 extern "C" uint8_t boot_stack_bottom[], boot_stack_top[];
 
@@ -51,12 +51,13 @@ void unregister_thread(Thread* t) {
     thread_exit(0);
 }
 
-arch::TrapFrame** current_frame_chain() {   // interrupts are off here
+// Both run on every trap (the patcher's IPIs and #BP/#DB included).
+NOT_PATCHABLE arch::TrapFrame** current_frame_chain() {   // interrupts are off here
     Thread* t = this_cpu_current();
     return t ? &t->frames : nullptr;
 }
 
-void after_irq(arch::TrapFrame* frame) { sched_maybe_preempt(frame); }
+NOT_PATCHABLE void after_irq(arch::TrapFrame* frame) { sched_maybe_preempt(frame); }
 
 [[noreturn]] void idle_loop() {
     for (;;) {
