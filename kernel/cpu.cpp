@@ -1,6 +1,7 @@
 #include "kernel/cpu.h"
 
 #include "arch/x86/cpu.h"
+#include "arch/x86/sections.h"
 #include "kernel/panic.h"
 
 namespace corral {
@@ -11,7 +12,7 @@ static int online_cpus = 1;
 int cpu_count() { return online_cpus; }
 void cpu_set_count(int n) { online_cpus = n; }
 
-void push_cli() {
+NOT_PATCHABLE void push_cli() {
     bool was_enabled = arch::interrupts_enabled();
     arch::cli();
     Cpu* c = this_cpu();
@@ -19,7 +20,7 @@ void push_cli() {
     c->cli_depth++;
 }
 
-void pop_cli() {
+NOT_PATCHABLE void pop_cli() {
     Cpu* c = this_cpu();
     if (arch::interrupts_enabled()) panic("pop_cli: interrupts enabled");
     if (c->cli_depth < 1) panic("pop_cli: unbalanced");

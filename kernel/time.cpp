@@ -2,6 +2,7 @@
 
 #include "arch/x86/cpu.h"
 #include "arch/x86/interrupts.h"
+#include "arch/x86/sections.h"
 
 namespace corral {
 namespace {
@@ -16,14 +17,14 @@ void time_init() {
 }
 
 uint64_t tsc_hz() { return hz; }
-uint64_t now_us() { return (arch::rdtsc() - boot_tsc) * 1000000 / hz; }
+NOT_PATCHABLE uint64_t now_us() { return (arch::rdtsc() - boot_tsc) * 1000000 / hz; }
 
 void udelay(uint32_t us) {
     uint64_t end = arch::rdtsc() + uint64_t(us) * hz / 1000000;
     while (arch::rdtsc() < end) arch::cpu_relax();
 }
 
-bool wait_until(bool (*done)(void*), void* ctx, uint64_t timeout_us) {
+NOT_PATCHABLE bool wait_until(bool (*done)(void*), void* ctx, uint64_t timeout_us) {
     uint64_t end = arch::rdtsc() + timeout_us * hz / 1000000;
     while (!done(ctx)) {
         if (arch::rdtsc() >= end) return done(ctx);

@@ -2,6 +2,7 @@
 
 #include "arch/x86/cpu.h"
 #include "arch/x86/paging.h"
+#include "arch/x86/sections.h"
 
 namespace corral::arch {
 namespace {
@@ -22,14 +23,14 @@ volatile uint32_t* ioapic = nullptr;
 uint32_t ioapic_gsi_base = 0;
 uint32_t timer_ticks_per_ms = 0;
 
-uint32_t read(uint32_t reg) { return lapic[reg / 4]; }
-void write(uint32_t reg, uint32_t v) { lapic[reg / 4] = v; }
+NOT_PATCHABLE uint32_t read(uint32_t reg) { return lapic[reg / 4]; }
+NOT_PATCHABLE void write(uint32_t reg, uint32_t v) { lapic[reg / 4] = v; }
 
-void wait_for_delivery() {
+NOT_PATCHABLE void wait_for_delivery() {
     for (uint32_t spins = 0; (read(REG_ICR_LOW) & ICR_DELIVERY_PENDING) && spins < 10000000; spins++) cpu_relax();
 }
 
-void send_icr(uint32_t apic_id, uint32_t low) {
+NOT_PATCHABLE void send_icr(uint32_t apic_id, uint32_t low) {
     wait_for_delivery();
     write(REG_ICR_HIGH, apic_id << 24);
     write(REG_ICR_LOW, low);   // writing the low word sends it
@@ -67,7 +68,7 @@ void lapic_init_this_cpu() {
 }
 
 uint32_t lapic_id() { return read(REG_ID) >> 24; }
-void lapic_eoi() { write(REG_EOI, 0); }
+NOT_PATCHABLE void lapic_eoi() { write(REG_EOI, 0); }
 
 void lapic_timer_calibrate(uint32_t (*wait_us)(uint32_t)) {
     // Count down from the maximum for a measured 10 ms (divide by 16).
@@ -90,7 +91,7 @@ void lapic_timer_start(uint32_t hz) {
 uint32_t lapic_timer_ticks_per_ms() { return timer_ticks_per_ms; }
 
 void ipi_send(uint32_t apic_id, int vector) { send_icr(apic_id, ICR_FIXED | uint32_t(vector)); }
-void ipi_send_all_but_self(int vector) { send_icr(0, ICR_ALL_BUT_SELF | ICR_FIXED | uint32_t(vector)); }
+NOT_PATCHABLE void ipi_send_all_but_self(int vector) { send_icr(0, ICR_ALL_BUT_SELF | ICR_FIXED | uint32_t(vector)); }
 void ipi_send_nmi(uint32_t apic_id) { send_icr(apic_id, ICR_NMI); }
 void ipi_send_nmi_all_but_self() { send_icr(0, ICR_ALL_BUT_SELF | ICR_NMI); }
 void ipi_send_init(uint32_t apic_id) { send_icr(apic_id, ICR_INIT | ICR_LEVEL_ASSERT); }

@@ -1,6 +1,7 @@
 #include "arch/x86/paging.h"
 
 #include "arch/x86/cpu.h"
+#include "arch/x86/sections.h"
 
 extern "C" const uint8_t __text_start[], __rodata_end[], __landing_start[], __landing_end[];
 
@@ -22,7 +23,7 @@ uint32_t* zeroed_frame() {
 
 // The page table covering `va`, created on demand.  Page tables live in
 // identity-mapped RAM, so their physical address is also their pointer.
-uint32_t* table_for(uint32_t va, bool create) {
+NOT_PATCHABLE uint32_t* table_for(uint32_t va, bool create) {
     uint32_t& pde = page_directory[va >> 22];
     if (!(pde & PTE_PRESENT)) {
         if (!create) return nullptr;
@@ -35,7 +36,7 @@ uint32_t* table_for(uint32_t va, bool create) {
 
 }  // namespace
 
-Result<void> map_page(uint32_t va, uint32_t pa, uint32_t flags) {
+NOT_PATCHABLE Result<void> map_page(uint32_t va, uint32_t pa, uint32_t flags) {
     uint32_t* table = table_for(va, true);
     if (!table) return make_error("paging: out of frames for a page table (va %#x)", va);
     table[(va >> 12) & 1023] = (pa & ~0xfffu) | flags | PTE_PRESENT;
@@ -43,7 +44,7 @@ Result<void> map_page(uint32_t va, uint32_t pa, uint32_t flags) {
     return Ok{};
 }
 
-void unmap_page(uint32_t va) {
+NOT_PATCHABLE void unmap_page(uint32_t va) {
     uint32_t* table = table_for(va, false);
     if (!table) return;
     table[(va >> 12) & 1023] = 0;

@@ -1,5 +1,6 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/interrupts.h"
+#include "arch/x86/sections.h"
 #include "arch/x86/trap.h"
 
 namespace corral::arch {
@@ -68,7 +69,7 @@ uint64_t pit_measure_tsc_hz() {
 
 void set_lapic_eoi(void (*eoi)()) { lapic_eoi = eoi; }
 
-void irq_end_of_interrupt(uint32_t vector) {
+NOT_PATCHABLE void irq_end_of_interrupt(uint32_t vector) {
     if (vector == 0xff) return;   // the LAPIC's spurious vector takes no EOI (SDM 10.9)
     if (lapic_eoi) {
         lapic_eoi();

@@ -4,7 +4,7 @@
 ; trap dispatcher (arch/x86/idt.cpp) sends a fault at one of them to its fixup,
 ; which returns -1 instead.
 
-section .text
+section .text.not_patchable   ; the scan reads stacks through these
 global safe_read_u8, safe_read_u32, safe_write_u8
 global exception_fixups_start, exception_fixups_end
 

@@ -230,7 +230,7 @@ void thread_set_affinity(Thread* t, uint32_t affinity) {
     if (t == current_thread() && !((affinity >> cpu_index()) & 1)) thread_yield();
 }
 
-void for_each_thread(void (*fn)(Thread* t, void* ctx), void* ctx) {
+NOT_PATCHABLE void for_each_thread(void (*fn)(Thread* t, void* ctx), void* ctx) {
     SpinlockGuard g(threads_lock);
     for (Thread* t = all_threads; t; t = t->all_next) fn(t, ctx);
 }

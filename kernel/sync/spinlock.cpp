@@ -1,6 +1,7 @@
 #include "kernel/sync/spinlock.h"
 
 #include "arch/x86/cpu.h"
+#include "arch/x86/sections.h"
 #include "kernel/cpu.h"
 #include "kernel/panic.h"
 
@@ -10,7 +11,7 @@ namespace corral {
 // correct critical section in Corral is anywhere near that long.
 static constexpr uint64_t SPIN_LIMIT = 1ull << 31;
 
-void Spinlock::lock() {
+NOT_PATCHABLE void Spinlock::lock() {
     push_cli();
     if (holding()) panic("spinlock '%s': recursive acquire on cpu %d", name_, cpu_index());
     uint64_t spins = 0;
@@ -31,13 +32,13 @@ void Spinlock::lock() {
 }
 
 // Takes the next ticket only if it is served at once: free, nobody waiting.
-bool Spinlock::acquire_if_free() {
+NOT_PATCHABLE bool Spinlock::acquire_if_free() {
     uint32_t t = __atomic_load_n(&tickets_, __ATOMIC_RELAXED);
     return uint16_t(t) == uint16_t(t >> 16) &&
            __atomic_compare_exchange_n(&tickets_, &t, t + (1u << 16), false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-bool Spinlock::try_lock() {
+NOT_PATCHABLE bool Spinlock::try_lock() {
     push_cli();
     if (!acquire_if_free()) {
         pop_cli();
@@ -48,7 +49,7 @@ bool Spinlock::try_lock() {
     return true;
 }
 
-void Spinlock::unlock() {
+NOT_PATCHABLE void Spinlock::unlock() {
     if (!holding()) panic("spinlock '%s': released by cpu %d but held by cpu %d", name_, cpu_index(), owner_cpu_);
     owner_cpu_ = -1;
     owner_pc_ = 0;
@@ -63,7 +64,7 @@ void Spinlock::unlock() {
     pop_cli();
 }
 
-bool Spinlock::holding() const {
+NOT_PATCHABLE bool Spinlock::holding() const {
     push_cli();
     uint32_t t = tickets_;
     bool r = uint16_t(t) != uint16_t(t >> 16) && owner_cpu_ == cpu_index();

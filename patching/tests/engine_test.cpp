@@ -3,6 +3,7 @@
 #include "arch/x86/paging.h"
 #include "arch/x86/trap.h"
 #include "kernel/cpu.h"
+#include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/sched/thread.h"
 #include "kernel/symbols.h"
@@ -275,6 +276,17 @@ KTEST(patching, planner_refuses_what_it_must) {
     KREQUIRE(trap.is_ok());
     Result<void> r = patch_apply(trap.value());
     KEXPECT(r.is_error() && contains(r.error(), "not patchable"));
+    // The text writer and the lock it takes are code the patcher runs too.
+    const char* patcher_code[] = {"corral::text_write", "corral::Spinlock::lock", "corral::scan_saved_contexts"};
+    for (const char* fn : patcher_code) {
+        char name[32];
+        format(name, sizeof name, "bad-%s", fn + 8);
+        Result<PatchRecord*> d = patch_define(name, fn, uintptr_t(&demo_hot_counter_v2), "corral-scan");
+        KREQUIRE(d.is_ok());
+        Result<void> refused = patch_apply(d.value());
+        if (!refused.is_error() || !contains(refused.error(), "not patchable"))
+            t.fail(__FILE__, __LINE__, "patching %s was not refused", fn);
+    }
     KEXPECT(patch_define("bad-sym", "no_such_function", 0, "naive").is_error());
     KEXPECT(patch_define("bad-strategy", "seed_example", 0, "yolo").is_error());
     // hotpatch needs the 8b ff layout; int3 needs an fentry site.
