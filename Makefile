@@ -117,7 +117,9 @@ deps:
 run: deps
 	@$(CHECK_ACCEL)
 	@$(MAKE) --no-print-directory all
-	$(QEMU) $(QEMU_FLAGS) -kernel $(B)/corral.elf -append "$(APPEND)" -serial mon:stdio
+	@# isa-debug-exit: QEMU exits 1 when the kernel reports success (APPEND='... exit'), 3 on failure.
+	$(QEMU) $(QEMU_FLAGS) -kernel $(B)/corral.elf -append "$(APPEND)" -serial mon:stdio; \
+	  status=$$?; [ $$status -le 1 ] || { echo "run: the kernel reported failure (QEMU exit $$status)"; exit 1; }
 
 # The seed's failures and the safe strategies, narrated, every scenario
 # with every strategy, then QEMU exits (non-zero if any cell surprised).
