@@ -1,12 +1,12 @@
 // The kernel command line (DESIGN.md §3): what this boot should do.
 //
-//   <kernel path> [test=<glob>] [demo=<name|all>] [stress=<seconds>]
-//                 [bench=<name|all>] [strategy=<name>] [seed=<n>] [exit]
-//                 [selftest=<fail|panic|triple|hang>]
+//   [<kernel path>] [test=<glob>] [demo=<name|all>] [stress=<seconds>]
+//                   [bench=<name|all>] [strategy=<name>] [seed=<n>] [exit]
+//                   [selftest=<fail|panic|triple|hang|overflow>]
 //
-// Words are separated by spaces or tabs.  The first word is always the
-// kernel's path (QEMU's multiboot loader and GRUB both put it there) and is
-// skipped.  Anything not understood is an error, never a silent default:
+// Words are separated by spaces or tabs.  QEMU's multiboot loader puts the
+// kernel's path first; GRUB 2.06 as Debian ships it does not.  So a first
+// word that looks like a path (no '=', not a key) is skipped.  Anything not understood is an error, never a silent default:
 // the caller prints the one-line error and falls back to the shell.
 #pragma once
 #include <stddef.h>

@@ -81,7 +81,7 @@ SHELL_COMMAND("help", "help [command]", "list commands, or show one command's us
 }  // namespace
 
 int shell_error(const char* fmt, ...) {
-    char text[160];
+    char text[256];
     va_list ap;
     va_start(ap, fmt);
     vformat(text, sizeof text, fmt, ap);

@@ -2,6 +2,9 @@
 // file of the subsystem they belong to; the table is the .shell_commands
 // section, so adding a command is one line plus its function.
 #pragma once
+#include <stdint.h>
+
+#include "kernel/lib/result.h"
 
 namespace corral {
 
@@ -17,6 +20,9 @@ struct ShellCommand {
 // empty/unknown command (after printing one error line).
 int shell_execute(const char* line);
 [[noreturn]] void shell_run();
+
+// An address typed by the user: a number, a symbol, or symbol+n / symbol-n.
+Result<uint32_t> shell_parse_address(const char* text);
 
 // "error: <what>" on one line; returns 1 so commands can `return shell_error(...)`.
 int shell_error(const char* fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -32,9 +32,11 @@ int cmd_sym(int argc, char** argv) {
 }
 SHELL_COMMAND("sym", "sym <name|address>", "look up a kernel symbol (or the symbol at an address)", cmd_sym);
 
+}  // namespace
+
 // The address argument may be a number, a symbol, or symbol+n / symbol-n
 // (peek corral::demo_hot_counter-5 8 shows the hotpatch padding).
-Result<uint32_t> parse_address(const char* text) {
+Result<uint32_t> shell_parse_address(const char* text) {
     Result<uint32_t> n = parse_u32(text);
     if (n.is_ok()) return n;
     Result<Symbol> s = symbol_by_name(text);
@@ -54,9 +56,11 @@ Result<uint32_t> parse_address(const char* text) {
     return make_error("'%s' is neither an address nor a symbol", text);
 }
 
+namespace {
+
 int cmd_peek(int argc, char** argv) {
     if (argc != 3) return shell_error("usage: peek <addr|symbol> <count>");
-    Result<uint32_t> addr = parse_address(argv[1]);
+    Result<uint32_t> addr = shell_parse_address(argv[1]);
     if (addr.is_error()) return shell_error("peek: %s", addr.error());
     Result<uint32_t> count = parse_u32(argv[2]);
     if (count.is_error()) return shell_error("peek: count: %s", count.error());

@@ -46,7 +46,7 @@ int cmd_patch(int argc, char** argv) {
         if (argc == 4 && !(s = find_strategy(argv[3])))
             return shell_error("patch: unknown strategy '%s' (one of: %s)", argv[3], strategy_names());
         Result<void> done = patch_apply(r, s);
-        if (done.is_error()) return shell_error("patch apply %s: %s", r->name, done.error());
+        if (done.is_error()) return shell_error("patch apply: %s", done.error());
         kprintf("applied %s to %s with %s", r->name, r->target_name, r->applied.strategy->name());
         if (r->applied.deferrals) kprintf(" (deferred %d times)", r->applied.deferrals);
         kprintf("\n");
@@ -56,7 +56,7 @@ int cmd_patch(int argc, char** argv) {
         PatchRecord* r = find_or_complain(argv[2]);
         if (!r) return 1;
         Result<void> done = patch_revert(r);
-        if (done.is_error()) return shell_error("patch revert %s: %s", r->name, done.error());
+        if (done.is_error()) return shell_error("patch revert: %s", done.error());
         kprintf("reverted %s: %s has its previous bytes again\n", r->name, r->target_name);
         return 0;
     }
@@ -95,15 +95,9 @@ SHELL_COMMAND("demo", "demo <torn|preempted|interrupted|all> [strategy]",
 // Instruction by instruction, with the decoder the planners use.
 int cmd_dis(int argc, char** argv) {
     if (argc < 2 || argc > 3) return shell_error("usage: dis <symbol|address> [count]");
-    uintptr_t address;
-    Result<Symbol> sym = symbol_by_name(argv[1]);
-    if (sym.is_ok()) {
-        address = sym.value().address;
-    } else {
-        Result<uint32_t> n = parse_u32(argv[1]);
-        if (n.is_error()) return shell_error("dis: '%s' is neither a symbol nor an address", argv[1]);
-        address = n.value();
-    }
+    Result<uint32_t> where = shell_parse_address(argv[1]);
+    if (where.is_error()) return shell_error("dis: %s", where.error());
+    uintptr_t address = where.value();
     uint32_t count = 8;
     if (argc == 3) {
         Result<uint32_t> c = parse_u32(argv[2]);

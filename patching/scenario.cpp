@@ -197,6 +197,10 @@ Result<ScenarioResult> run_scenario(const char* scenario, const char* strategy, 
         delete r;
         return make_error("built-in patch missing");
     }
+    if (patch->state == PatchState::Applied) {
+        delete r;
+        return make_error("patch '%s' is applied; revert it first ('patch revert %s')", patch->name, patch->name);
+    }
     if (narrate)
         kprintf("scenario %s with %s: %s\n", scenario, strategy, r->strategy->guarantees());
     Result<ScenarioResult> out = play(*r, patch, result);

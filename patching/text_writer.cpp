@@ -6,7 +6,7 @@
 #include "kernel/panic.h"
 #include "kernel/sync/spinlock.h"
 
-extern "C" const uint8_t __text_start[], __text_end[];
+extern "C" const uint8_t __text_start[], __text_end[], __landing_start[], __landing_end[];
 extern "C" const uint8_t __not_patchable_text_start[], __not_patchable_text_end[];
 
 namespace corral {
@@ -48,7 +48,10 @@ void text_writer_init() {
 }
 
 bool is_kernel_text(uintptr_t address, size_t len) {
-    return address >= uintptr_t(__text_start) && address + len <= uintptr_t(__text_end) && address + len > address;
+    auto within = [&](const uint8_t* start, const uint8_t* end) {
+        return address >= uintptr_t(start) && address + len <= uintptr_t(end) && address + len > address;
+    };
+    return within(__text_start, __text_end) || within(__landing_start, __landing_end);   // the far-jmp landing too
 }
 
 bool is_not_patchable(uintptr_t address, size_t len) {

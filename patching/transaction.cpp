@@ -62,8 +62,9 @@ Result<void> check_can_apply(PatchRecord* r, const Strategy* s) {
     if (r->state == PatchState::Applied) return make_error("%s is already applied", r->name);
     PatchRecord* below = applied_on(r->target, r);
     if (below && below->applied.strategy != s)
-        return make_error("%s: %s is already patched by %s with %s; stack with the same strategy or revert it first",
-                          r->name, r->target_name, below->name, below->applied.strategy->name());
+        return make_error("%s: %s already has %s (%s); stack with %s too, or revert %s first", r->name,
+                          r->target_name, below->name, below->applied.strategy->name(),
+                          below->applied.strategy->name(), below->name);
     return Ok{};
 }
 

@@ -7,7 +7,7 @@
 namespace corral {
 
 struct Error {
-    char text[120];
+    char text[160];
 };
 
 // Builds an Error with printf-style text (defined in kernel/lib/format.cpp).

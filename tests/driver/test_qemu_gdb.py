@@ -37,8 +37,8 @@ class GdbSession(unittest.TestCase):
             cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             # scripts/gdbinit connects to :1234; point this session at our port instead.
-            script = open(os.path.join(ROOT, "scripts", "gdbinit")).read().replace(
-                "localhost:1234", f"127.0.0.1:{port}")
+            with open(os.path.join(ROOT, "scripts", "gdbinit")) as f:
+                script = f.read().replace("localhost:1234", f"127.0.0.1:{port}")
             path = os.path.join(ROOT, "build", "test-logs", "gdbinit-test")
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w") as f:
