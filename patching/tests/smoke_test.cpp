@@ -15,7 +15,8 @@
 namespace corral {
 namespace {
 
-constexpr int CYCLES = 12;   // apply + revert pairs per strategy
+constexpr int CYCLES = 12;        // apply + revert pairs per strategy, at least
+constexpr int MAX_CYCLES = 200;   // more only until both versions were seen (a starved host)
 
 struct Tally {
     volatile bool stop;
@@ -49,7 +50,7 @@ void smoke(KTestContext& t, const char* patch_name, const char* strategy, int (*
     Thread* workers[config::MAX_CPUS];
     for (int c = 0; c < cpu_count(); c++) workers[c] = thread_create("hammer", hammer, tally, 1u << c);
     int deferrals = 0;
-    for (int i = 0; i < CYCLES; i++) {
+    for (int i = 0; i < CYCLES || (i < MAX_CYCLES && (tally->old_calls == 0 || tally->new_calls == 0)); i++) {
         Result<void> a = patch_apply(p, s);
         if (a.is_error()) { t.fail(__FILE__, __LINE__, "%s apply: %s", strategy, a.error()); break; }
         deferrals += p->applied.deferrals;
