@@ -64,7 +64,7 @@ void stop_other_cpus() {
 Spinlock shootdown_lock("tlb-shootdown");
 volatile uintptr_t shootdown_va = 0;
 volatile uint32_t shootdown_acks = 0;
-constexpr uint64_t SHOOTDOWN_TIMEOUT_US = 500000;
+constexpr uint64_t SHOOTDOWN_TIMEOUT_US = 3000000;   // generous, as the corral's: TCG hosts starve vCPUs
 
 bool tlb_shootdown_ipi(arch::TrapFrame*) {
     arch::invlpg(shootdown_va);
