@@ -47,6 +47,5 @@ void irq_use_ioapic(void (*route)(int irq)) {
 void irq_wait_for_interrupt() { arch::sti_hlt(); }
 
 uint64_t timer_ticks() { return cpus[0].ticks; }
-uint32_t timer_hz() { return SCHED_HZ; }
 
 }  // namespace corral

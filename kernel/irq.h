@@ -12,6 +12,5 @@ void irq_use_ioapic(void (*route)(int irq));
 // Sleep until the next interrupt on this CPU (sti; hlt, without the race).
 void irq_wait_for_interrupt();
 uint64_t timer_ticks();                            // ticks on CPU 0
-uint32_t timer_hz();
 
 }  // namespace corral

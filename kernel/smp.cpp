@@ -33,7 +33,6 @@ struct TrampolineParams { uint32_t cr3, stack, entry, cpu_index; };
 
 arch::Topology topology;
 bool apic_mode = false;
-uint64_t online_at_us = 0;
 
 // Discovery runs before paging is on, so every physical address below
 // 4 GiB is simply a pointer (page 0 included: the BIOS data area is there).
@@ -142,7 +141,6 @@ int smp_expected_cpus() {
     if (!apic_mode) return 1;
     return topology.cpu_count < config::MAX_CPUS ? topology.cpu_count : config::MAX_CPUS;
 }
-uint64_t smp_online_us() { return online_at_us; }
 
 void smp_route_isa_irq(int irq) {
     if (!apic_mode) return;
@@ -209,7 +207,6 @@ void smp_init() {
     kprintf("smp: %s: %d CPUs, LAPIC at %#x, IOAPIC at %#x; timer %u ticks/ms\n", topology.source,
             topology.cpu_count, topology.lapic_phys, topology.ioapics[0].phys, arch::lapic_timer_ticks_per_ms());
     start_all_aps();
-    online_at_us = now_us();
 }
 
 namespace {

@@ -19,7 +19,6 @@ bool smp_apic_mode();
 // CPUs the firmware listed (capped at config::MAX_CPUS), whether or not
 // they started: a test compares this with cpu_count().
 int smp_expected_cpus();
-uint64_t smp_online_us();   // boot time at which the last AP reported in
 
 // TLB shootdown (Intel SDM vol. 3, 4.10.5): every other CPU drops its cached
 // translation of `va`.  Fails, naming them, if some CPUs do not answer.

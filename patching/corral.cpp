@@ -94,7 +94,6 @@ int popcount(uint32_t v) { return __builtin_popcount(v); }
 void corral_init() { arch::register_trap_handler(arch::VECTOR_IPI_CALL, corral_ipi); }
 void corral_set_timeout_us(uint64_t us) { timeout_us = us; }
 uint64_t corral_timeout_us() { return timeout_us; }
-bool corral_active() { return rv.phase != Phase::Idle; }
 uint64_t corral_count() { return completed; }
 uint64_t sync_count() { return syncs; }
 

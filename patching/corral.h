@@ -41,7 +41,6 @@ Result<void> sync_all_cpus();
 void corral_init();
 void corral_set_timeout_us(uint64_t us);
 uint64_t corral_timeout_us();
-bool corral_active();
 uint64_t corral_count();   // corrals completed (benchmarks, tests)
 uint64_t sync_count();     // sync rounds completed
 

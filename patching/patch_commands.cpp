@@ -45,6 +45,8 @@ int cmd_patch(int argc, char** argv) {
         const Strategy* s = nullptr;
         if (argc == 4 && !(s = find_strategy(argv[3])))
             return shell_error("patch: unknown strategy '%s' (one of: %s)", argv[3], strategy_names());
+        const Strategy* used = s ? s : r->default_strategy;
+        if (!used->is_safe()) kprintf("warning: %s is unsafe: it guarantees %s\n", used->name(), used->guarantees());
         Result<void> done = patch_apply(r, s);
         if (done.is_error()) return shell_error("patch apply: %s", done.error());
         kprintf("applied %s to %s with %s", r->name, r->target_name, r->applied.strategy->name());

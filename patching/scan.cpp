@@ -18,7 +18,6 @@ struct Search {
     ScanMode mode;
     bool found;
     ScanHit hit;
-    ScanStats stats;
 };
 
 NOT_PATCHABLE bool inside(const Search& s, uintptr_t eip) {
@@ -43,7 +42,6 @@ NOT_PATCHABLE void walk_ebp_chain(Search& s, Thread* t, uintptr_t ebp) {
         if (safe_read_u32(reinterpret_cast<const void*>(ebp), &next) != 0 ||
             safe_read_u32(reinterpret_cast<const void*>(ebp + 4), &ret) != 0)
             return;
-        s.stats.return_addresses++;
         record(s, t, ret, "return address");
         if (next <= ebp) return;
         ebp = next;
@@ -52,7 +50,6 @@ NOT_PATCHABLE void walk_ebp_chain(Search& s, Thread* t, uintptr_t ebp) {
 
 NOT_PATCHABLE void scan_thread(Thread* t, void* ctx) {
     Search& s = *static_cast<Search*>(ctx);
-    s.stats.threads++;
     if (t == this_cpu_current()) {
         walk_ebp_chain(s, t, arch::read_ebp());
     } else if (!(t->on_cpu && t->state == ThreadState::Running) && t->context && t->state != ThreadState::Dead) {
@@ -61,24 +58,18 @@ NOT_PATCHABLE void scan_thread(Thread* t, void* ctx) {
     }
     int n = 0;
     for (arch::TrapFrame* f = t->frames; f && n < MAX_CHAIN; f = f->prev, n++) {
-        s.stats.trap_frames++;
         record(s, t, f->eip, "trap frame");
         walk_ebp_chain(s, t, f->ebp);
     }
 }
 
-ScanStats last_stats;
-
 }  // namespace
 
 NOT_PATCHABLE bool scan_saved_contexts(uintptr_t start, uintptr_t end, ScanMode mode, ScanHit* hit) {
-    Search s{start, end, mode, false, {}, {}};
+    Search s{start, end, mode, false, {}};
     for_each_thread(scan_thread, &s);
-    last_stats = s.stats;
     if (s.found && hit) *hit = s.hit;
     return s.found;
 }
-
-ScanStats scan_last_stats() { return last_stats; }
 
 }  // namespace corral

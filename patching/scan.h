@@ -30,8 +30,4 @@ struct ScanHit {
 // True (and fills `hit`) when some thread has a saved EIP in the range.
 bool scan_saved_contexts(uintptr_t start, uintptr_t end, ScanMode mode, ScanHit* hit);
 
-// For tests and the shell: how many contexts one scan looked at.
-struct ScanStats { int threads, trap_frames, return_addresses; };
-ScanStats scan_last_stats();
-
 }  // namespace corral

@@ -20,7 +20,6 @@ size_t console_capture_end();
 
 // Serial input: the UART IRQ fills a ring buffer; readers take from it.
 void console_input_init();
-bool console_try_getc(char* c);
 char console_getc();   // waits (halting between interrupts)
 
 }  // namespace corral

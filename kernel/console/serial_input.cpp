@@ -37,14 +37,6 @@ void console_input_init() {
     arch::uart_enable_rx_interrupt();
 }
 
-bool console_try_getc(char* c) {
-    SpinlockGuard guard(input_lock);
-    if (head == tail) return false;
-    *c = ring[tail];
-    tail = (tail + 1) % config::SERIAL_INPUT_BUFFER;
-    return true;
-}
-
 // Blocks the calling thread (not the CPU) until a byte arrives.
 char console_getc() {
     SpinlockGuard guard(input_lock);

@@ -203,7 +203,6 @@ NOT_PATCHABLE void sched_maybe_preempt(arch::TrapFrame* frame) {
 
 uint64_t sched_jiffies() { return jiffies; }
 int sched_queue_length(int cpu) { return run_queues[cpu].length; }
-bool sched_running() { return running; }
 
 namespace sched_internal {
 void set_running() {

@@ -12,7 +12,6 @@ constexpr int SCHED_SLICE_TICKS = 2;        // round-robin time slice
 
 void sched_init_bsp();                      // the boot flow becomes thread "main"
 [[noreturn]] void sched_start_ap();         // an AP's boot flow becomes its idle thread
-bool sched_running();
 
 // Picks the next thread and switches to it.  Interrupts must be off.  The
 // current thread's state says what happens to it: Running → requeued,
