@@ -146,8 +146,12 @@ host-test: deps
 debug: deps
 	@$(CHECK_ACCEL)
 	@$(MAKE) --no-print-directory all
-	$(QEMU) $(QEMU_FLAGS) -kernel $(B)/corral.elf -append "$(APPEND)" -serial file:$(B)/debug-serial.log -s -S &
-	gdb -q -x scripts/gdbinit $(B)/corral.elf
+	@echo "serial output goes to $(B)/debug-serial.log (tail -f it in another terminal)"
+	@# QEMU in its own session: Ctrl-C in gdb interrupts the kernel, not QEMU.
+	@# When gdb exits, QEMU goes too (it would keep port 1234 otherwise).
+	setsid $(QEMU) $(QEMU_FLAGS) -kernel $(B)/corral.elf -append "$(APPEND)" \
+	  -serial file:$(B)/debug-serial.log -s -S & qemu=$$!; \
+	  gdb -q -x scripts/gdbinit $(B)/corral.elf; kill $$qemu 2>/dev/null; true
 
 clean:
 	rm -rf $(B)
