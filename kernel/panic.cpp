@@ -9,6 +9,7 @@
 #include "kernel/config.h"
 #include "kernel/console/console.h"
 #include "kernel/cpu.h"
+#include "kernel/mm/stacks.h"
 #include "kernel/symbols.h"
 
 namespace corral {
@@ -134,6 +135,7 @@ extern "C" [[noreturn]] void double_fault_task() {
     symbolize(eip, where, sizeof where);
     kprintf("PANIC: double fault on cpu %d (kernel stack overflow?)\n  eip %08x (%s) esp %08x ebp %08x\n",
             cpu_index(), eip, where, esp, ebp);
+    if (is_stack_guard(esp)) kprintf("  esp is in the guard page below a kernel thread's stack: it overflowed\n");
     print_backtrace(eip, ebp);
     finish_panic();
 }

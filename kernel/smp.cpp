@@ -13,6 +13,7 @@
 #include "kernel/heap.h"
 #include "kernel/irq.h"
 #include "kernel/mm/memory.h"
+#include "kernel/mm/stacks.h"
 #include "kernel/panic.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/thread.h"
@@ -99,8 +100,9 @@ bool start_ap(int index, uint32_t apic_id) {
     Cpu* c = &cpus[index];
     c->index = index;
     c->lapic_id = apic_id;
-    auto* stack = static_cast<uint8_t*>(kmalloc(config::KERNEL_STACK_SIZE, 16));
-    if (!stack) return false;
+    Result<uint8_t*> allocated = stack_alloc();   // the AP's boot flow becomes its idle thread
+    if (allocated.is_error()) return false;
+    uint8_t* stack = allocated.value();
     auto* params = reinterpret_cast<TrampolineParams*>(
         TRAMPOLINE_BASE + uintptr_t(ap_trampoline_params - ap_trampoline_start));
     *params = TrampolineParams{arch::kernel_page_directory(), uint32_t(uintptr_t(stack + config::KERNEL_STACK_SIZE)),

@@ -8,6 +8,7 @@
 #include "kernel/heap.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
+#include "kernel/mm/stacks.h"
 #include "kernel/panic.h"
 #include "kernel/sched/scheduler.h"
 
@@ -77,8 +78,9 @@ NOT_PATCHABLE void after_irq(arch::TrapFrame* frame) { sched_maybe_preempt(frame
 // `start` with a null frame pointer (which ends backtraces).
 void prepare_initial_stack(Thread* t, void (*start)()) {
     t->stack_size = config::KERNEL_STACK_SIZE;
-    t->stack = static_cast<uint8_t*>(kmalloc(t->stack_size, 16));
-    if (!t->stack) panic("thread %s: no memory for a stack", t->name);
+    Result<uint8_t*> stack = stack_alloc();
+    if (stack.is_error()) panic("thread %s: no stack: %s", t->name, stack.error());
+    t->stack = stack.value();
     auto* top = reinterpret_cast<uint32_t*>(t->stack + t->stack_size);
     *--top = 0;   // start()'s return address: none
     auto* ctx = reinterpret_cast<Context*>(reinterpret_cast<uint8_t*>(top) - sizeof(Context));
@@ -144,7 +146,7 @@ Thread* reap_list = nullptr;
 void reap(Thread* t) {
     while (__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE)) arch::cpu_relax();
     unregister_thread(t);
-    kfree(t->stack);
+    stack_free(t->stack);
     delete t;
 }
 
@@ -204,7 +206,7 @@ int thread_join(Thread* t) {
     while (__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE)) arch::cpu_relax();
     int code = t->exit_code;
     unregister_thread(t);
-    kfree(t->stack);
+    stack_free(t->stack);
     delete t;
     return code;
 }

@@ -5,6 +5,7 @@
 #include "arch/x86/paging.h"
 #include "arch/x86/safe_access.h"
 #include "kernel/mm/memory.h"
+#include "kernel/mm/stacks.h"
 #include "kernel/cpu.h"
 #include "kernel/heap.h"
 #include "kernel/lib/string.h"
@@ -132,6 +133,24 @@ int count_threads_named(const char* name) {
         if (str_eq(t->name, c->name)) c->n++;
     }, &c);
     return c.n;
+}
+
+void do_nothing(void*) {}
+
+// Thread stacks come with a guard page and go back when the thread is
+// joined: frames return to the allocator, the pages are unmapped.
+KTEST(sched, thread_stacks_are_guarded_and_returned) {
+    const size_t before = frames_free();
+    Thread* th[8];
+    for (int i = 0; i < 8; i++) th[i] = thread_create("stacky", do_nothing, nullptr);
+    const uintptr_t stack = uintptr_t(th[0]->stack);
+    KEXPECT(is_stack_guard(stack - 1));
+    KEXPECT(!is_stack_guard(stack));
+    KEXPECT_EQ(arch::lookup_pte(uint32_t(stack - 1)), 0u);   // the guard is never mapped
+    KEXPECT(arch::lookup_pte(uint32_t(stack)) != 0u);
+    for (int i = 0; i < 8; i++) thread_join(th[i]);
+    KEXPECT_EQ(arch::lookup_pte(uint32_t(stack)), 0u);
+    KEXPECT_EQ(frames_free(), before);
 }
 
 KTEST(sched, detached_threads_are_reaped) {
