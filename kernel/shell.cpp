@@ -6,55 +6,17 @@
 #include "kernel/console/console.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
+#include "kernel/line_editor.h"
 
 extern "C" const corral::ShellCommand __shell_commands_start[], __shell_commands_end[];
 
 namespace corral {
 namespace {
 
-constexpr char BACKSPACE = 0x08, DELETE = 0x7f, CTRL_C = 0x03, CTRL_U = 0x15, ESCAPE = 0x1b;
-
 const ShellCommand* find_command(const char* name) {
     for (const ShellCommand* c = __shell_commands_start; c < __shell_commands_end; c++)
         if (str_eq(c->name, name)) return c;
     return nullptr;
-}
-
-void erase_chars(size_t n) {
-    for (size_t i = 0; i < n; i++) kputs("\b \b");
-}
-
-// Reads one line with echo and simple editing.  Escape sequences (arrow
-// keys) are swallowed rather than inserted as garbage.
-void read_line(char* line, size_t size) {
-    size_t len = 0;
-    for (;;) {
-        char c = console_getc();
-        if (c == '\r' || c == '\n') {
-            kputs("\n");
-            line[len] = 0;
-            return;
-        } else if (c == BACKSPACE || c == DELETE) {
-            if (len > 0) { len--; erase_chars(1); }
-        } else if (c == CTRL_U || c == CTRL_C) {
-            erase_chars(len);
-            len = 0;
-            if (c == CTRL_C) kputs("^C\n");
-            if (c == CTRL_C) { line[0] = 0; return; }
-        } else if (c == ESCAPE) {
-            char next = console_getc();
-            if (next == '[' || next == 'O') {
-                while (true) {   // parameters, then one final byte in 0x40..0x7e
-                    char f = console_getc();
-                    if (f >= 0x40 && f <= 0x7e) break;
-                }
-            }
-        } else if (c >= 0x20 && c < 0x7f && len + 1 < size) {
-            line[len++] = c;
-            char echo[2] = {c, 0};
-            kputs(echo);
-        }
-    }
 }
 
 int cmd_help(int argc, char** argv) {
@@ -112,12 +74,12 @@ int shell_execute(const char* input) {
 }
 
 void shell_run() {
-    kprintf("Corral shell: type 'help' for commands.\n");
-    char line[config::SHELL_LINE_MAX];
+    kprintf("Corral shell: type 'help' for commands (up/down arrows: history).\n");
+    static LineEditor editor;
     for (;;) {
         kputs("corral> ");
-        read_line(line, sizeof line);
-        shell_execute(line);
+        while (!editor.feed(console_getc(), kputs)) {}
+        shell_execute(editor.line());
     }
 }
 

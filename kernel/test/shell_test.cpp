@@ -2,6 +2,7 @@
 #include "arch/x86/cpu.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/string.h"
+#include "kernel/line_editor.h"
 #include "kernel/shell.h"
 #include "kernel/sync/spinlock.h"
 #include "kernel/test/ktest.h"
@@ -104,6 +105,35 @@ KTEST(shell, sym_and_help) {
     KEXPECT_EQ(r.status, 0);
     KEXPECT(contains(r.out, "peek <addr|symbol> <count>"));
     KEXPECT(contains(r.out, "reboot"));
+}
+
+char echoed[512];
+size_t echoed_len = 0;
+void capture_echo(const char* text) {
+    while (*text && echoed_len + 1 < sizeof echoed) echoed[echoed_len++] = *text++;
+    echoed[echoed_len] = 0;
+}
+
+// Feeds `keys`; returns the last completed line (or "(none)").
+const char* type(LineEditor& e, const char* keys) {
+    const char* last = "(none)";
+    for (; *keys; keys++)
+        if (e.feed(*keys, capture_echo)) last = e.line();
+    return last;
+}
+
+KTEST(shell, line_editing_and_history) {
+    LineEditor* e = new LineEditor();
+    echoed_len = 0;
+    KEXPECT(str_eq(type(*e, "pex\x7f" "ek 0 4\r"), "peek 0 4"));        // backspace
+    KEXPECT(str_eq(type(*e, "junk\x15" "cpus\r"), "cpus"));             // Ctrl-U erases the line
+    KEXPECT(str_eq(type(*e, "\x1b[A\r"), "cpus"));                    // up: the last line
+    KEXPECT(str_eq(type(*e, "\x1b[A\x1b[A\r"), "peek 0 4"));          // up twice ("cpus" twice counts once)
+    KEXPECT(str_eq(type(*e, "\x1b[A\x1b[A\x1b[B\r"), "peek 0 4"));   // up, up (cpus), down: back to the newest
+    KEXPECT(str_eq(type(*e, "\x1b[C\x1b[1;5D" "ok\r"), "ok"));           // other sequences are swallowed
+    KEXPECT(str_eq(type(*e, "half\x03"), ""));                       // Ctrl-C drops the line
+    KEXPECT(contains(echoed, "^C"));
+    delete e;
 }
 
 KTEST(sync, spinlock_holding_and_interrupts) {
