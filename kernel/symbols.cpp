@@ -79,12 +79,12 @@ Result<Symbol> symbol_by_name(const char* name) {
 
 void symbolize(uintptr_t address, char* buf, size_t size) {
     SymbolHit hit;
-    if (symbol_for_address(address, &hit) && hit.offset == 0)
-        format(buf, size, "%s", hit.symbol.name);
-    else if (symbol_for_address(address, &hit))
-        format(buf, size, "%s+%#zx", hit.symbol.name, hit.offset);
-    else
+    if (!symbol_for_address(address, &hit))
         format(buf, size, "%p", (void*)address);
+    else if (hit.offset == 0)
+        format(buf, size, "%s", hit.symbol.name);
+    else
+        format(buf, size, "%s+%#zx", hit.symbol.name, hit.offset);
 }
 
 void symbolize_return(uintptr_t address, char* buf, size_t size) {

@@ -89,16 +89,12 @@ Result<void> far_jmp_write(Patch* const* batch, int count, Direction dir, const 
         // their own.  Only this CPU serializes.
         for (int i = 0; i < count; i++) TRY_VOID(write_edit(batch[i]->edits[0], dir));
         arch::serialize();
-        if (hooks && hooks->on_written) hooks->on_written(hooks->ctx);
         return Ok{};
     }
     for (int attempt = 1; attempt <= MAX_DEFERRALS; attempt++) {
         FarJmpWork w{batch, count, dir, how, false, {}};
         TRY_VOID(corral_all_cpus(far_jmp_work, &w));
-        if (!w.deferred) {
-            if (hooks && hooks->on_written) hooks->on_written(hooks->ctx);
-            return Ok{};
-        }
+        if (!w.deferred) return Ok{};
         for (int i = 0; i < count; i++) {
             batch[i]->deferrals = attempt;
             batch[i]->last_deferral = w.hit;

@@ -45,7 +45,7 @@ struct PatchHooks {
     void* ctx;
     void (*on_deferred)(void* ctx, const Patch& patch, const ScanHit& where, int attempt);
     void (*on_step)(void* ctx, int step);   // int3: after step 1, 2, 3
-    void (*on_written)(void* ctx);          // the new bytes are in place
+    void (*on_written)(void* ctx);          // the new bytes are in place (called by the transaction layer)
 };
 
 enum class Direction { Apply, Revert };

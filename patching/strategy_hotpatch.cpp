@@ -70,11 +70,9 @@ public:
         p.edit_count = 2;
         return Ok{};
     }
-    Result<void> write(Patch* const* b, int n, Direction d, const PatchHooks* h) const override {
+    Result<void> write(Patch* const* b, int n, Direction d, const PatchHooks*) const override {
         HotpatchWork w{b, n, d};
-        TRY_VOID(corral_all_cpus(hotpatch_work, &w));
-        if (h && h->on_written) h->on_written(h->ctx);
-        return Ok{};
+        return corral_all_cpus(hotpatch_work, &w);
     }
     bool is_safe() const override { return true; }
 };

@@ -153,9 +153,7 @@ public:
         return Ok{};
     }
     Result<void> write(Patch* const* b, int n, Direction d, const PatchHooks* h) const override {
-        TRY_VOID(poke_batch(b, n, d, h));
-        if (h && h->on_written) h->on_written(h->ctx);
-        return Ok{};
+        return poke_batch(b, n, d, h);
     }
     bool is_safe() const override { return true; }
 };

@@ -109,6 +109,7 @@ Result<void> apply_patches(PatchRecord* const* list, int count, const Strategy* 
         return written;
     }
     for (int i = 0; i < count; i++) mark_applied(list[i]);
+    if (hooks && hooks->on_written) hooks->on_written(hooks->ctx);
     return Ok{};
 }
 
@@ -191,6 +192,7 @@ Result<void> patch_revert(PatchRecord* r, const PatchHooks* hooks) {
     TRY_VOID(verify_unchanged(*r));
     Patch* one = &r->applied;
     TRY_VOID(r->applied.strategy->write(&one, 1, Direction::Revert, hooks));
+    if (hooks && hooks->on_written) hooks->on_written(hooks->ctx);
     r->state = PatchState::Reverted;
     if (!r->stacked_on) unwatch_range(watch_start(r));
     r->stacked_on = nullptr;

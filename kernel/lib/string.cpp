@@ -31,6 +31,14 @@ bool str_starts_with(const char* s, const char* prefix)
     return true;
 }
 
+bool str_contains(const char* hay, const char* needle)
+{
+    for (;; hay++) {
+        if (str_starts_with(hay, needle)) return true;
+        if (*hay == '\0') return false;
+    }
+}
+
 size_t str_copy(char* dst, const char* src, size_t dst_size)
 {
     size_t i = 0;

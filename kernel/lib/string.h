@@ -12,6 +12,8 @@ namespace corral {
 size_t str_len(const char* s);
 bool str_eq(const char* a, const char* b);
 bool str_starts_with(const char* s, const char* prefix);
+// Whether `needle` occurs anywhere in `hay` (an empty needle always does).
+bool str_contains(const char* hay, const char* needle);
 // strcmp ordering (<0, 0, >0), comparing bytes as unsigned.
 int str_cmp(const char* a, const char* b);
 // strlcpy: copies at most dst_size-1 characters, always NUL-terminates when

@@ -162,6 +162,13 @@ void reaper(void*) {
         reap(t);
     }
 }
+
+void hand_to_reaper(Thread* t) {
+    SpinlockGuard r(reaper_lock);
+    t->queue_next = reap_list;
+    reap_list = t;
+    reaper_wakeup.wake_one();
+}
 }  // namespace
 
 void reaper_start() { thread_create("reaper", reaper, nullptr); }
@@ -169,12 +176,7 @@ void reaper_start() { thread_create("reaper", reaper, nullptr); }
 void thread_detach(Thread* t) {
     SpinlockGuard g(t->join_lock);
     t->detached = true;
-    if (t->state == ThreadState::Dead) {   // already gone: hand it over now
-        SpinlockGuard r(reaper_lock);
-        t->queue_next = reap_list;
-        reap_list = t;
-        reaper_wakeup.wake_one();
-    }
+    if (t->state == ThreadState::Dead) hand_to_reaper(t);   // already gone: hand it over now
 }
 
 void thread_exit(int code) {
@@ -185,12 +187,7 @@ void thread_exit(int code) {
     t->join_lock.lock();
     t->state = ThreadState::Dead;
     t->exited.wake_all();
-    if (t->detached) {
-        SpinlockGuard r(reaper_lock);
-        t->queue_next = reap_list;
-        reap_list = t;
-        reaper_wakeup.wake_one();
-    }
+    if (t->detached) hand_to_reaper(t);
     t->join_lock.unlock();   // interrupts stay off: they were off before the lock
     schedule();
     panic("thread_exit: dead thread %s was scheduled", t->name);

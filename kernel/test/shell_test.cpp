@@ -23,13 +23,6 @@ Run run(const char* line) {
     return r;
 }
 
-bool contains(const char* hay, const char* needle) {
-    size_t n = str_len(needle);
-    for (; *hay; hay++)
-        if (str_starts_with(hay, needle)) return true;
-    return n == 0;
-}
-
 int count_lines(const char* s) {
     int n = 0;
     for (; *s; s++) n += *s == '\n';
@@ -46,7 +39,7 @@ void expect_one_error(KTestContext& t, const char* line) {
 KTEST(shell, unknown_command_is_one_error_line) {
     Run r = run("frobnicate now");
     KEXPECT_EQ(r.status, -1);
-    KEXPECT(contains(r.out, "unknown command 'frobnicate'"));
+    KEXPECT(str_contains(r.out, "unknown command 'frobnicate'"));
     KEXPECT_EQ(count_lines(r.out), 1);
 }
 
@@ -77,34 +70,34 @@ KTEST(shell, empty_and_overlong_lines) {
 KTEST(shell, peek_unmapped_prints_question_marks) {
     Run r = run("peek 0 4");
     KEXPECT_EQ(r.status, 0);
-    KEXPECT(contains(r.out, "00000000: ?? ?? ?? ??"));
+    KEXPECT(str_contains(r.out, "00000000: ?? ?? ?? ??"));
 }
 
 KTEST(shell, peek_symbol_shows_bytes) {
     // Every fentry-layout function starts with the 5-byte NOP 0f 1f 44 00 00.
     Run r = run("peek corral::shell_execute 5");
     KEXPECT_EQ(r.status, 0);
-    KEXPECT(contains(r.out, "0f 1f 44 00 00"));
+    KEXPECT(str_contains(r.out, "0f 1f 44 00 00"));
 }
 
 KTEST(shell, peek_symbol_plus_minus_offset) {
     Run r = run("peek kmain+0 5");
     KEXPECT_EQ(r.status, 0);
-    KEXPECT(contains(r.out, "0f 1f 44 00 00"));
+    KEXPECT(str_contains(r.out, "0f 1f 44 00 00"));
     r = run("peek seed_example-2 4");   // int3 padding, then mov edi,edi
     KEXPECT_EQ(r.status, 0);
-    KEXPECT(contains(r.out, "cc cc 8b ff"));
+    KEXPECT(str_contains(r.out, "cc cc 8b ff"));
     expect_one_error(t, "peek no_such_thing+4 4");
 }
 
 KTEST(shell, sym_and_help) {
     Run r = run("sym kmain");
     KEXPECT_EQ(r.status, 0);
-    KEXPECT(contains(r.out, "kmain"));
+    KEXPECT(str_contains(r.out, "kmain"));
     r = run("help");
     KEXPECT_EQ(r.status, 0);
-    KEXPECT(contains(r.out, "peek <addr|symbol> <count>"));
-    KEXPECT(contains(r.out, "reboot"));
+    KEXPECT(str_contains(r.out, "peek <addr|symbol> <count>"));
+    KEXPECT(str_contains(r.out, "reboot"));
 }
 
 char echoed[512];
@@ -132,7 +125,7 @@ KTEST(shell, line_editing_and_history) {
     KEXPECT(str_eq(type(*e, "\x1b[A\x1b[A\x1b[B\r"), "peek 0 4"));   // up, up (cpus), down: back to the newest
     KEXPECT(str_eq(type(*e, "\x1b[C\x1b[1;5D" "ok\r"), "ok"));           // other sequences are swallowed
     KEXPECT(str_eq(type(*e, "half\x03"), ""));                       // Ctrl-C drops the line
-    KEXPECT(contains(echoed, "^C"));
+    KEXPECT(str_contains(echoed, "^C"));
     delete e;
 }
 

@@ -19,12 +19,6 @@
 namespace corral {
 namespace {
 
-bool contains(const char* hay, const char* needle) {
-    for (; *hay; hay++)
-        if (str_starts_with(hay, needle)) return true;
-    return false;
-}
-
 bool bytes_are(uintptr_t address, const uint8_t* want, int n) {
     for (int i = 0; i < n; i++)
         if (reinterpret_cast<const uint8_t*>(address)[i] != want[i]) return false;
@@ -107,7 +101,7 @@ KTEST(corral, deaf_cpu_aborts_with_nothing_written) {
     // The deaf CPU must be named.  On an overloaded host another vCPU may
     // also miss a short timeout; that is a report, not a test failure.
     KEXPECT(report.missing_mask & (1u << deaf));
-    KEXPECT(contains(r.error(), "never answered"));
+    KEXPECT(str_contains(r.error(), "never answered"));
     ParkProbe again{0, false};
     KEXPECT(corral_all_cpus(probe_work, &again).is_ok());   // and the next corral works again
     KEXPECT_EQ(again.cpus_seen_parked, cpu_count() - 1);
@@ -125,7 +119,7 @@ KTEST(patching, int3_rolls_back_when_a_cpu_is_deaf) {
         DeafCpu deaf_cpu_for_a_while;
         r = patch_apply(f);
     }
-    KEXPECT(r.is_error() && contains(r.error(), "rolled back"));
+    KEXPECT(r.is_error() && str_contains(r.error(), "rolled back"));
     KEXPECT(bytes_are(f->target, nop5, 5));
     KEXPECT(f->state != PatchState::Applied);
     KEXPECT_EQ(demo_fentry_counter(3), 17);
@@ -198,7 +192,7 @@ KTEST(patching, stacked_patches_revert_in_order) {
     KREQUIRE(patch_apply(v3).is_ok());
     KEXPECT_EQ(demo_hot_counter(1), 4 + 2 * DEMO_V2_OFFSET);
     Result<void> wrong_order = patch_revert(v2);
-    KEXPECT(wrong_order.is_error() && contains(wrong_order.error(), "stacked under hot-v3"));
+    KEXPECT(wrong_order.is_error() && str_contains(wrong_order.error(), "stacked under hot-v3"));
     KREQUIRE(patch_revert(v3).is_ok());
     KEXPECT_EQ(demo_hot_counter(1), 4 + DEMO_V2_OFFSET);   // the earlier patch is back
     KREQUIRE(patch_revert(v2).is_ok());
@@ -212,7 +206,7 @@ KTEST(patching, revert_refuses_when_text_changed_underneath) {
     const uint8_t meddle[2] = {0x8b, 0xff};
     KREQUIRE(text_write(hot->target, meddle, 2).is_ok());   // someone else changed the entry
     Result<void> r = patch_revert(hot);
-    KEXPECT(r.is_error() && contains(r.error(), "changed underneath"));
+    KEXPECT(r.is_error() && str_contains(r.error(), "changed underneath"));
     const uint8_t ours[2] = {0xeb, 0xf9};
     KREQUIRE(text_write(hot->target, ours, 2).is_ok());
     KEXPECT(patch_revert(hot).is_ok());
@@ -277,7 +271,7 @@ KTEST(patching, planner_refuses_what_it_must) {
     Result<PatchRecord*> trap = patch_define("bad-trap", "trap_dispatch", uintptr_t(&demo_hot_counter_v2), "naive");
     KREQUIRE(trap.is_ok());
     Result<void> r = patch_apply(trap.value());
-    KEXPECT(r.is_error() && contains(r.error(), "not patchable"));
+    KEXPECT(r.is_error() && str_contains(r.error(), "not patchable"));
     // The text writer and the lock it takes are code the patcher runs too.
     const char* patcher_code[] = {"corral::text_write", "corral::Spinlock::lock", "corral::scan_saved_contexts"};
     for (const char* fn : patcher_code) {
@@ -286,16 +280,16 @@ KTEST(patching, planner_refuses_what_it_must) {
         Result<PatchRecord*> d = patch_define(name, fn, uintptr_t(&demo_hot_counter_v2), "corral-scan");
         KREQUIRE(d.is_ok());
         Result<void> refused = patch_apply(d.value());
-        if (!refused.is_error() || !contains(refused.error(), "not patchable"))
+        if (!refused.is_error() || !str_contains(refused.error(), "not patchable"))
             t.fail(__FILE__, __LINE__, "patching %s was not refused", fn);
     }
     KEXPECT(patch_define("bad-sym", "no_such_function", 0, "naive").is_error());
     KEXPECT(patch_define("bad-strategy", "seed_example", 0, "yolo").is_error());
     // hotpatch needs the 8b ff layout; int3 needs an fentry site.
     Result<void> no_layout = patch_apply(patch_find("fentry"), find_strategy("hotpatch"));
-    KEXPECT(no_layout.is_error() && contains(no_layout.error(), "no hotpatch layout"));
+    KEXPECT(no_layout.is_error() && str_contains(no_layout.error(), "no hotpatch layout"));
     Result<void> no_site = patch_apply(patch_find("seed"), find_strategy("int3"));
-    KEXPECT(no_site.is_error() && contains(no_site.error(), "no fentry site"));
+    KEXPECT(no_site.is_error() && str_contains(no_site.error(), "no fentry site"));
     KEXPECT(patch_find("fentry")->state != PatchState::Applied);
 }
 

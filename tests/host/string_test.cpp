@@ -37,6 +37,17 @@ TEST(String, StartsWith)
     EXPECT_FALSE(str_starts_with("xbc", "abc"));
 }
 
+TEST(String, Contains)
+{
+    EXPECT_TRUE(str_contains("error: unknown command 'x'", "unknown command"));
+    EXPECT_TRUE(str_contains("abc", "c"));
+    EXPECT_TRUE(str_contains("abc", ""));
+    EXPECT_TRUE(str_contains("", ""));
+    EXPECT_FALSE(str_contains("", "a"));
+    EXPECT_FALSE(str_contains("abc", "abcd"));
+    EXPECT_FALSE(str_contains("abc", "cb"));
+}
+
 TEST(String, CopyFitsAndTruncates)
 {
     char buf[8];
