@@ -8,6 +8,7 @@
 namespace corral {
 
 struct Thread;
+namespace arch { struct TrapFrame; }
 
 struct Cpu {
     Cpu* self;                    // at offset 0: this_cpu() reads %gs:0
@@ -19,7 +20,13 @@ struct Cpu {
     // Interrupt-disable nesting (xv6's push_off/pop_off): spinlocks nest.
     int cli_depth;
     bool irqs_were_enabled;
-    int irq_nesting;              // > 0 while in an interrupt handler
+    // Spinlocks held (and fair-lock tickets waited on) by this CPU.  A CPU
+    // with any is never parked by a corral: the corral's work could need it.
+    int spinlocks_held;
+    // Set while patching/hold keeps this CPU's thread at a breakpoint: the
+    // #DB frame of the instruction it is "executing".  The corral reports it
+    // as where the CPU was, as if the thread were spinning on that instruction.
+    arch::TrapFrame* held_at;
     volatile uint64_t ticks;      // timer interrupts taken
     uint64_t context_switches;
 };

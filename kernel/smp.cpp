@@ -5,6 +5,7 @@
 #include "arch/x86/interrupts.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/paging.h"
+#include "arch/x86/sections.h"
 #include "arch/x86/topology.h"
 #include "arch/x86/trap.h"
 #include "kernel/config.h"
@@ -19,6 +20,7 @@
 #include "kernel/sched/thread.h"
 #include "kernel/shell.h"
 #include "kernel/symbols.h"
+#include "kernel/sync/cross_cpu.h"
 #include "kernel/sync/spinlock.h"
 #include "kernel/time.h"
 
@@ -60,20 +62,40 @@ void stop_other_cpus() {
     if (apic_mode && cpu_count() > 1) arch::ipi_send_nmi_all_but_self();
 }
 
-// TLB shootdown state: one shootdown at a time.
-Spinlock shootdown_lock("tlb-shootdown");
-volatile uintptr_t shootdown_va = 0;
-volatile uint32_t shootdown_acks = 0;
-constexpr uint64_t SHOOTDOWN_TIMEOUT_US = 3000000;   // generous, as the corral's: TCG hosts starve vCPUs
+// TLB shootdown requests: one slot per sending CPU, so two CPUs can shoot
+// down at once and a sender holds no lock while it waits (a lock held there
+// would stop a corral from parking it).  A slot's `pending` has a bit for
+// every CPU that has not yet dropped `va`; the sender writes `va` first and
+// does not touch it again until `pending` is empty.
+struct ShootdownRequest {
+    volatile uintptr_t va;
+    volatile uint32_t pending;
+};
+ShootdownRequest shootdowns[config::MAX_CPUS];
+volatile uint64_t shootdowns_done = 0;
+constexpr uint64_t SHOOTDOWN_REPORT_US = 1000000;   // a slow CPU is named once a second
 
-bool tlb_shootdown_ipi(arch::TrapFrame*) {
-    arch::invlpg(shootdown_va);
-    __atomic_or_fetch(&shootdown_acks, 1u << cpu_index(), __ATOMIC_ACQ_REL);
-    return true;
+NOT_PATCHABLE bool shootdown_pending() {
+    const uint32_t me = 1u << cpu_index();
+    for (int c = 0; c < cpu_count(); c++)
+        if (__atomic_load_n(&shootdowns[c].pending, __ATOMIC_ACQUIRE) & me) return true;
+    return false;
 }
 
-struct AckWait { uint32_t want; };
-bool all_acked(void* w) { return (shootdown_acks & static_cast<AckWait*>(w)->want) == static_cast<AckWait*>(w)->want; }
+NOT_PATCHABLE void serve_shootdowns(arch::TrapFrame*) {
+    const uint32_t me = 1u << cpu_index();
+    for (int c = 0; c < cpu_count(); c++) {
+        ShootdownRequest& r = shootdowns[c];
+        if (!(__atomic_load_n(&r.pending, __ATOMIC_ACQUIRE) & me)) continue;
+        arch::invlpg(r.va);
+        __atomic_and_fetch(&r.pending, ~me, __ATOMIC_ACQ_REL);
+    }
+}
+
+NOT_PATCHABLE bool tlb_shootdown_ipi(arch::TrapFrame* frame) {
+    serve_shootdowns(frame);
+    return true;
+}
 
 uint32_t wait_us(uint32_t us) {
     udelay(us);
@@ -150,23 +172,33 @@ void smp_route_isa_irq(int irq) {
     arch::ioapic_route(r.gsi, arch::VECTOR_IRQ_BASE + irq, cpus[0].lapic_id, r.active_low, r.level_triggered);
 }
 
-Result<void> tlb_shootdown(uintptr_t va) {
+// Never gives up: a CPU that kept a stale mapping of a freed stack could
+// write into the frame's next owner, so there is no safe way to go on
+// without every answer.  A slow CPU is reported once a second instead.
+NOT_PATCHABLE Result<void> tlb_shootdown(uintptr_t va) {
     arch::invlpg(va);
     if (!apic_mode || cpu_count() < 2) return Ok{};
-    // Spin for the lock with interrupts on: a CPU waiting here must still
-    // answer somebody else's shootdown.
-    while (!shootdown_lock.try_lock()) arch::cpu_relax();
-    const uint32_t all = (1u << cpu_count()) - 1;
-    AckWait w{all & ~(1u << cpu_index())};
-    shootdown_va = va;
-    shootdown_acks = 0;
+    InterruptGuard no_preemption;   // our slot must not be reused by another thread on this CPU
+    ShootdownRequest& r = shootdowns[cpu_index()];
+    const uint32_t all = cpu_count() >= 32 ? 0xffffffffu : (1u << cpu_count()) - 1;
+    r.va = va;
+    __atomic_store_n(&r.pending, all & ~(1u << cpu_index()), __ATOMIC_RELEASE);
     arch::ipi_send_all_but_self(arch::VECTOR_IPI_TLB_SHOOTDOWN);
-    const bool ok = wait_until(all_acked, &w, SHOOTDOWN_TIMEOUT_US);
-    const uint32_t missing = w.want & ~shootdown_acks;
-    shootdown_lock.unlock();
-    if (!ok) return make_error("tlb shootdown of %#zx: cpu mask %#x did not answer", va, missing);
+    const uint64_t start = now_us();
+    uint64_t next_report = start + SHOOTDOWN_REPORT_US;
+    while (uint32_t missing = __atomic_load_n(&r.pending, __ATOMIC_ACQUIRE)) {
+        cross_cpu_relax();
+        const uint64_t now = now_us();
+        if (now < next_report) continue;
+        next_report = now + SHOOTDOWN_REPORT_US;
+        kprintf("tlb shootdown of %#zx: still waiting for cpu %d after %llu ms\n", va, __builtin_ctz(missing),
+                (unsigned long long)((now - start) / 1000));
+    }
+    shootdowns_done = shootdowns_done + 1;
     return Ok{};
 }
+
+uint64_t tlb_shootdown_count() { return shootdowns_done; }
 
 Result<void> unmap_page_everywhere(uintptr_t va) {
     arch::unmap_page(uint32_t(va));
@@ -176,6 +208,7 @@ Result<void> unmap_page_everywhere(uintptr_t va) {
 void smp_init() {
     arch::register_trap_handler(arch::VECTOR_NMI, nmi);
     arch::register_trap_handler(arch::VECTOR_IPI_TLB_SHOOTDOWN, tlb_shootdown_ipi);
+    cross_cpu_register(CrossCpuServer{"tlb-shootdown", shootdown_pending, serve_shootdowns});
     panic_set_stop_others(stop_other_cpus);
     const Result<arch::Topology>& t = discovered;
     if (t.is_error()) {

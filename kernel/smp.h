@@ -21,8 +21,11 @@ bool smp_apic_mode();
 int smp_expected_cpus();
 
 // TLB shootdown (Intel SDM vol. 3, 4.10.5): every other CPU drops its cached
-// translation of `va`.  Fails, naming them, if some CPUs do not answer.
+// translation of `va`.  Waits for every CPU however long it takes (a stale
+// mapping of a freed page is never acceptable), serving other CPUs' requests
+// meanwhile and printing one "still waiting for cpu N" line a second.
 Result<void> tlb_shootdown(uintptr_t va);
+uint64_t tlb_shootdown_count();   // shootdowns completed (tests, torture)
 // Unmaps a page on every CPU: the mapping, then the shootdown.
 Result<void> unmap_page_everywhere(uintptr_t va);
 

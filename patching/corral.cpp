@@ -6,6 +6,8 @@
 #include "arch/x86/trap.h"
 #include "kernel/cpu.h"
 #include "kernel/panic.h"
+#include "kernel/sched/thread.h"
+#include "kernel/sync/cross_cpu.h"
 #include "kernel/sync/spinlock.h"
 #include "kernel/time.h"
 #include "patching/text_writer.h"
@@ -21,11 +23,15 @@ enum class Phase : uint32_t { Idle, Prepare, Parked, Release, Abort, Sync };
 // that want an abort set a short one.
 constexpr uint64_t DEFAULT_TIMEOUT_US = 3000000;
 
+// The phase and the round's generation share one word, so a CPU reads both
+// at once: it can never park for a round that has already ended.  Each CPU
+// answers in its own words (the generation it arrived for, and departed
+// from), so a CPU that arrives late for an aborted round disturbs nobody.
 struct Rendezvous {
-    volatile Phase phase = Phase::Idle;
-    volatile uint32_t generation = 0;   // a late IPI from an aborted round must not park
-    volatile uint32_t arrived_mask = 0;
-    volatile int departed = 0;
+    volatile uint32_t state = 0;   // generation << 3 | phase
+    volatile int owner = -1;       // the CPU running the corral
+    volatile uint32_t arrived[config::MAX_CPUS] = {};
+    volatile uint32_t departed[config::MAX_CPUS] = {};
     arch::TrapFrame* volatile frames[config::MAX_CPUS] = {};
 };
 
@@ -34,115 +40,173 @@ Spinlock corral_lock("corral");   // one corral (or sync round) at a time
 uint64_t timeout_us = DEFAULT_TIMEOUT_US;
 volatile uint64_t completed = 0;
 volatile uint64_t syncs = 0;
+volatile uint64_t waited_for_lock = 0;
+
+NOT_PATCHABLE Phase phase_of(uint32_t state) { return Phase(state & 7); }
+NOT_PATCHABLE uint32_t generation_of(uint32_t state) { return state >> 3; }
+NOT_PATCHABLE uint32_t load_state() { return __atomic_load_n(&rv.state, __ATOMIC_ACQUIRE); }
+NOT_PATCHABLE void set_phase(uint32_t generation, Phase p) {
+    __atomic_store_n(&rv.state, generation << 3 | uint32_t(p), __ATOMIC_RELEASE);
+}
 
 uint32_t others_mask() {
     uint32_t all = cpu_count() >= 32 ? 0xffffffffu : (1u << cpu_count()) - 1;
     return all & ~(1u << cpu_index());
 }
 
-// The IPI_CALL handler: every other CPU comes here, interrupts off.
-NOT_PATCHABLE bool corral_ipi(arch::TrapFrame* frame) {
+// Is a corral or a sync round waiting for this CPU?  A CPU holding a
+// spinlock is not parked: the corral's work might need that lock.  The
+// corral times out instead (nothing written).
+NOT_PATCHABLE bool corral_pending() {
+    const uint32_t s = load_state();
+    const Phase p = phase_of(s);
+    if (p != Phase::Prepare && p != Phase::Sync) return false;
     const int me = cpu_index();
-    const uint32_t gen = rv.generation;
-    const Phase phase = rv.phase;
-    if (phase == Phase::Sync) {
+    if (rv.owner == me || rv.arrived[me] == generation_of(s)) return false;
+    return p == Phase::Sync || this_cpu()->spinlocks_held == 0;
+}
+
+// Answers a corral or a sync round, from the IPI or from any wait loop
+// (cross_cpu.h).  Interrupts are off.
+NOT_PATCHABLE void corral_serve(arch::TrapFrame* frame) {
+    if (!corral_pending()) return;   // late IPI, or already answered by a poll
+    const int me = cpu_index();
+    const uint32_t s = load_state();
+    const uint32_t gen = generation_of(s);
+    if (phase_of(s) == Phase::Sync) {
         text_alias_flush_local();
         arch::serialize();
-        __atomic_or_fetch(&rv.arrived_mask, 1u << me, __ATOMIC_ACQ_REL);
-        return true;
+        __atomic_store_n(&rv.arrived[me], gen, __ATOMIC_RELEASE);
+        return;
     }
-    if (phase != Phase::Prepare) return true;   // late for an aborted round: ignore
-    rv.frames[me] = frame;
-    __atomic_or_fetch(&rv.arrived_mask, 1u << me, __ATOMIC_ACQ_REL);
-    while (rv.generation == gen && (rv.phase == Phase::Prepare || rv.phase == Phase::Parked)) arch::cpu_relax();
+    // A thread held at a breakpoint "is executing" the held instruction.
+    rv.frames[me] = this_cpu()->held_at ? this_cpu()->held_at : frame;
+    __atomic_store_n(&rv.arrived[me], gen, __ATOMIC_RELEASE);
+    const uint32_t prepare = gen << 3 | uint32_t(Phase::Prepare), parked = gen << 3 | uint32_t(Phase::Parked);
+    for (uint32_t now = load_state(); now == prepare || now == parked; now = load_state())
+        cross_cpu_relax();   // parked, but still answering TLB shootdowns sent before the corral began
     // Another CPU may have rewritten code we are about to run: drop the
     // alias from our TLB and serialize before returning (SDM 8.1.3).
     text_alias_flush_local();
     arch::serialize();
     rv.frames[me] = nullptr;
-    __atomic_add_fetch(&rv.departed, 1, __ATOMIC_ACQ_REL);
+    __atomic_store_n(&rv.departed[me], gen, __ATOMIC_RELEASE);
+}
+
+NOT_PATCHABLE bool corral_ipi(arch::TrapFrame* frame) {
+    corral_serve(frame);
     return true;
 }
 
-struct ArrivedAll { uint32_t want; };
-NOT_PATCHABLE bool all_arrived(void* ctx) {
-    return (rv.arrived_mask & static_cast<ArrivedAll*>(ctx)->want) == static_cast<ArrivedAll*>(ctx)->want;
+struct Answers {
+    volatile uint32_t* words;
+    uint32_t want, generation;
+};
+NOT_PATCHABLE uint32_t answered(const Answers& a) {
+    uint32_t mask = 0;
+    for (int c = 0; c < cpu_count(); c++)
+        if ((a.want >> c & 1) && __atomic_load_n(&a.words[c], __ATOMIC_ACQUIRE) == a.generation) mask |= 1u << c;
+    return mask;
+}
+NOT_PATCHABLE bool all_answered(void* ctx) {
+    const Answers& a = *static_cast<Answers*>(ctx);
+    return answered(a) == a.want;
+}
+
+// Takes the corral lock, answering other CPUs' corrals while it waits (two
+// patchers on two CPUs: the second is parked by the first, then goes).
+NOT_PATCHABLE Result<uint32_t> begin_round(const char* what, Phase phase) {
+    Thread* t = this_cpu_current();
+    if (t && t->frames)
+        return make_error("%s: refused: called from interrupt context (vector %u)", what, t->frames->vector);
+    if (corral_lock.holding()) return make_error("%s: refused: a corral is already in progress on this cpu", what);
+    if (!corral_lock.try_lock()) {
+        waited_for_lock = waited_for_lock + 1;
+        while (!corral_lock.try_lock()) cross_cpu_relax();
+    }
+    rv.owner = cpu_index();
+    const uint32_t gen = generation_of(load_state()) + 1;
+    set_phase(gen, phase);
+    return gen;
+}
+
+NOT_PATCHABLE void end_round(uint32_t gen) {
+    text_alias_flush_local();
+    arch::serialize();
+    set_phase(gen, Phase::Idle);
+    rv.owner = -1;
+    corral_lock.unlock();
 }
 
 // Sends the IPI and waits for every other CPU's answer.
-NOT_PATCHABLE bool gather(Phase phase, uint32_t want, uint64_t* waited_us) {
-    rv.arrived_mask = 0;
-    rv.departed = 0;
-    rv.generation = rv.generation + 1;
-    rv.phase = phase;
+NOT_PATCHABLE bool gather(const Answers& a, uint64_t* waited_us) {
     const uint64_t start = now_us();
-    if (want) arch::ipi_send_all_but_self(arch::VECTOR_IPI_CALL);
-    ArrivedAll ctx{want};
-    bool ok = wait_until(all_arrived, &ctx, timeout_us);
+    if (a.want) arch::ipi_send_all_but_self(arch::VECTOR_IPI_CALL);
+    Answers ctx = a;
+    const bool ok = cross_cpu_wait_until(all_answered, &ctx, timeout_us);
     *waited_us = now_us() - start;
     return ok;
 }
 
-NOT_PATCHABLE void wait_departed(int count) {
-    while (__atomic_load_n(&rv.departed, __ATOMIC_ACQUIRE) < count) arch::cpu_relax();
+NOT_PATCHABLE void wait_departed(uint32_t mask, uint32_t gen) {
+    Answers d{rv.departed, mask, gen};
+    while (!all_answered(&d)) cross_cpu_relax();
 }
-
-int popcount(uint32_t v) { return __builtin_popcount(v); }
 
 }  // namespace
 
-void corral_init() { arch::register_trap_handler(arch::VECTOR_IPI_CALL, corral_ipi); }
+void corral_init() {
+    arch::register_trap_handler(arch::VECTOR_IPI_CALL, corral_ipi);
+    cross_cpu_register(CrossCpuServer{"corral", corral_pending, corral_serve});
+}
 void corral_set_timeout_us(uint64_t us) { timeout_us = us; }
 uint64_t corral_timeout_us() { return timeout_us; }
 uint64_t corral_count() { return completed; }
 uint64_t sync_count() { return syncs; }
 
 NOT_PATCHABLE Result<void> corral_all_cpus(CorralWork work, void* ctx, CorralReport* report_out) {
-    if (corral_lock.holding() || rv.phase != Phase::Idle)
-        return make_error("corral: refused: a corral is already in progress on cpu %d", corral_lock.owner_cpu());
-    SpinlockGuard guard(corral_lock);   // also keeps this CPU's interrupts off throughout
+    const uint32_t gen = TRY(begin_round("corral", Phase::Prepare));
     CorralReport report{};
     report.cpus = cpu_count();
     const uint32_t want = others_mask();
-    const bool all_parked = gather(Phase::Prepare, want, &report.wait_us);
-    report.parked_mask = (rv.arrived_mask & want) | (1u << cpu_index());
-    report.missing_mask = want & ~rv.arrived_mask;
-    for (int c = 0; c < config::MAX_CPUS; c++) report.parked_frame[c] = rv.frames[c];
+    Answers arrivals{rv.arrived, want, gen};
+    const bool all_parked = gather(arrivals, &report.wait_us);
+    const uint32_t arrived = answered(arrivals);
+    report.parked_mask = arrived | (1u << cpu_index());
+    report.missing_mask = want & ~arrived;
+    for (int c = 0; c < config::MAX_CPUS; c++) report.parked_frame[c] = (arrived >> c & 1) ? rv.frames[c] : nullptr;
     if (report_out) *report_out = report;
     if (!all_parked) {
         // Abort before any work: whoever did arrive goes back untouched.
-        rv.phase = Phase::Abort;
-        const uint32_t arrived = rv.arrived_mask & want;
-        wait_departed(popcount(arrived));
-        rv.phase = Phase::Idle;
+        set_phase(gen, Phase::Abort);
+        wait_departed(arrived, gen);
+        end_round(gen);
         return make_error("corral: aborted after %llu us, nothing written: cpu mask %#x never answered",
                           (unsigned long long)report.wait_us, report.missing_mask);
     }
-    rv.phase = Phase::Parked;
+    set_phase(gen, Phase::Parked);
     Result<void> result = work(ctx, report);
-    rv.phase = Phase::Release;
-    wait_departed(popcount(want));
-    text_alias_flush_local();
-    arch::serialize();
-    rv.phase = Phase::Idle;
+    set_phase(gen, Phase::Release);
+    wait_departed(want, gen);
+    end_round(gen);
     completed = completed + 1;
     return result;
 }
 
 NOT_PATCHABLE Result<void> sync_all_cpus() {
-    if (corral_lock.holding()) return make_error("sync_all_cpus: refused inside a corral");
-    SpinlockGuard guard(corral_lock);
+    const uint32_t gen = TRY(begin_round("sync_all_cpus", Phase::Sync));
     uint64_t waited;
     const uint32_t want = others_mask();
-    const bool ok = gather(Phase::Sync, want, &waited);
-    const uint32_t missing = want & ~rv.arrived_mask;
-    rv.phase = Phase::Idle;
-    text_alias_flush_local();
-    arch::serialize();
+    Answers acks{rv.arrived, want, gen};
+    const bool ok = gather(acks, &waited);
+    const uint32_t missing = want & ~answered(acks);
+    end_round(gen);
     if (!ok) return make_error("sync: cpu mask %#x did not answer within %llu us", missing,
                                (unsigned long long)timeout_us);
     syncs = syncs + 1;
     return Ok{};
 }
+
+uint64_t corral_lock_waits() { return waited_for_lock; }
 
 }  // namespace corral

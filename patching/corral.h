@@ -3,14 +3,21 @@
 //
 //   IDLE -> PREPARE     the caller sends IPI_CALL to every other CPU
 //   PREPARE -> PARKED   every CPU has answered: it records where it was
-//                       (its trap frame) and spins, interrupts off, with pause
+//                       (its trap frame) and spins, interrupts off, with
+//                       pause, still answering TLB shootdowns
+//
+// A CPU answers from the IPI, or from whatever wait loop it is in when the
+// corral starts (kernel/sync/cross_cpu.h): a CPU waiting for a shootdown, a
+// spinlock or another corral is parked there, so two CPUs waiting for each
+// other never deadlock.  A CPU that holds a spinlock is never parked.
 //   PARKED: work(ctx)   runs on the caller while nobody else executes anything
 //   -> RELEASE          each CPU flushes the text alias from its TLB,
 //                       serializes (CPUID, SDM 8.1.3) and returns
 //
 // A CPU that does not answer within the timeout aborts the corral before any
 // work runs: nothing is written, and the report names the missing CPUs.  A
-// corral inside a corral is refused.  Halted CPUs are woken by the IPI.
+// corral inside a corral, or asked for from a trap handler, is refused; two
+// CPUs asking at once take turns.  Halted CPUs are woken by the IPI.
 #pragma once
 #include <stdint.h>
 
@@ -43,5 +50,6 @@ void corral_set_timeout_us(uint64_t us);
 uint64_t corral_timeout_us();
 uint64_t corral_count();   // corrals completed (benchmarks, tests)
 uint64_t sync_count();     // sync rounds completed
+uint64_t corral_lock_waits();   // rounds that had to wait for another CPU's round
 
 }  // namespace corral

@@ -3,6 +3,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/sections.h"
 #include "arch/x86/trap.h"
+#include "kernel/cpu.h"
 #include "kernel/panic.h"
 #include "kernel/time.h"
 
@@ -32,8 +33,18 @@ NOT_PATCHABLE bool debug_trap(arch::TrapFrame* frame) {
     h->arrived = true;
     switch (h->mode) {
         case HoldMode::Running:
-            if (h->released) disarm(frame);
-            // else: return to the same instruction; the breakpoint fires again
+            // Spin here, interrupts on, rather than re-faulting on the
+            // breakpoint: Bochs checks code breakpoints before external
+            // interrupts, so a re-faulting CPU there never takes an IPI.  An
+            // interrupt taken here nests on this frame, so the scheduler
+            // never preempts the held thread: it keeps its CPU.  held_at
+            // tells the corral this CPU is executing the held instruction.
+            this_cpu()->held_at = frame;
+            arch::sti();
+            while (!h->released) arch::cpu_relax();
+            arch::cli();
+            this_cpu()->held_at = nullptr;
+            disarm(frame);
             return true;
         case HoldMode::InHandler:
             arch::sti();   // interrupts nest on top of this #DB frame

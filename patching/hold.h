@@ -2,9 +2,11 @@
 // scenarios: DR0 = the address, DR7 = execute breakpoint (Intel SDM vol. 3,
 // 17.2), and a #DB handler that keeps the thread there until released.
 //
-//   Running      the thread stays *at* the address: the handler returns
-//                without RF, so the breakpoint fires again and again, with
-//                interrupts open between -- an IPI finds EIP == address.
+//   Running      the thread stays *at* the address: it spins in the #DB
+//                handler with interrupts on, keeping its CPU (no preemption
+//                from a nested interrupt), and the corral is told that this
+//                CPU is executing the address (Cpu::held_at).  It does not
+//                rely on re-faulting, which Bochs and QEMU order differently.
 //   InHandler    the thread spins inside the #DB handler with interrupts on:
 //                the address is in an older trap frame under whatever
 //                interrupt arrives (the `interrupted` scenario).

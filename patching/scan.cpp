@@ -29,7 +29,7 @@ NOT_PATCHABLE void record(Search& s, Thread* t, uintptr_t eip, const char* kind)
     s.found = true;
     s.hit.thread_id = t->id;
     str_copy(s.hit.thread_name, t->name, sizeof s.hit.thread_name);
-    s.hit.cpu = (t->on_cpu && t->state == ThreadState::Running) ? t->cpu : -1;
+    s.hit.cpu = t->on_cpu ? t->cpu : -1;
     s.hit.eip = eip;
     s.hit.kind = kind;
 }
@@ -52,7 +52,9 @@ NOT_PATCHABLE void scan_thread(Thread* t, void* ctx) {
     Search& s = *static_cast<Search*>(ctx);
     if (t == this_cpu_current()) {
         walk_ebp_chain(s, t, arch::read_ebp());
-    } else if (!(t->on_cpu && t->state == ThreadState::Running) && t->context && t->state != ThreadState::Dead) {
+    } else if (!t->on_cpu && t->context && t->state != ThreadState::Dead) {
+        // On a CPU (parked now) its switch context is stale; its trap frames,
+        // the corral's own among them, say where it is.
         record(s, t, t->context->eip, "switch context");
         walk_ebp_chain(s, t, t->context->ebp);
     }

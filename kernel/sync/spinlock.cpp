@@ -4,6 +4,7 @@
 #include "arch/x86/sections.h"
 #include "kernel/cpu.h"
 #include "kernel/panic.h"
+#include "kernel/sync/cross_cpu.h"
 
 namespace corral {
 
@@ -11,24 +12,52 @@ namespace corral {
 // correct critical section in Corral is anywhere near that long.
 static constexpr uint64_t SPIN_LIMIT = 1ull << 31;
 
+// Spinning:
+// - From an interrupts-on context (thread code), an unfair lock spins with
+//   interrupts on and turns them off only to take the lock: the spinner
+//   answers IPIs and the tick as usual.
+// - With interrupts already off (nested locks, trap handlers) and for a fair
+//   lock (a preempted ticket holder would stall every waiter behind it), the
+//   spin serves the cross-CPU requests aimed at this CPU (cross_cpu.h): a
+//   TLB shootdown or a corral waiting for us gets its answer.
 NOT_PATCHABLE void Spinlock::lock() {
-    push_cli();
     if (holding()) panic("spinlock '%s': recursive acquire on cpu %d", name_, cpu_index());
     uint64_t spins = 0;
-    if (fair_) {
+    if (!fair_ && arch::interrupts_enabled()) {
+        for (;;) {
+            push_cli();
+            if (acquire_if_free()) break;
+            pop_cli();
+            while (!looks_free() && ++spins < SPIN_LIMIT) arch::cpu_relax();
+            if (spins >= SPIN_LIMIT) break;
+        }
+        if (spins >= SPIN_LIMIT) push_cli();
+    } else if (fair_) {
+        push_cli();
+        // A ticket is a place in the lock: count it as held, so that no
+        // corral parks us while the lock may be handed to us.
+        this_cpu()->spinlocks_held++;
         const uint16_t mine = uint16_t(__atomic_fetch_add(&tickets_, 1u << 16, __ATOMIC_RELAXED) >> 16);
         while (uint16_t(__atomic_load_n(&tickets_, __ATOMIC_ACQUIRE)) != mine) {
-            arch::cpu_relax();
+            cross_cpu_relax();
             if (++spins == SPIN_LIMIT) break;
         }
+        this_cpu()->spinlocks_held--;
     } else {
-        while (!acquire_if_free() && ++spins < SPIN_LIMIT) arch::cpu_relax();
+        push_cli();
+        while (!acquire_if_free() && ++spins < SPIN_LIMIT) cross_cpu_relax();
     }
     if (spins >= SPIN_LIMIT)
         panic("spinlock '%s': deadlock? cpu %d spun %llu times; held by cpu %d since pc %p", name_, cpu_index(),
               (unsigned long long)spins, owner_cpu_, (void*)owner_pc_);
     owner_cpu_ = cpu_index();
     owner_pc_ = uintptr_t(__builtin_return_address(0));
+    this_cpu()->spinlocks_held++;
+}
+
+NOT_PATCHABLE bool Spinlock::looks_free() const {
+    const uint32_t t = __atomic_load_n(&tickets_, __ATOMIC_RELAXED);
+    return uint16_t(t) == uint16_t(t >> 16);
 }
 
 // Takes the next ticket only if it is served at once: free, nobody waiting.
@@ -46,6 +75,7 @@ NOT_PATCHABLE bool Spinlock::try_lock() {
     }
     owner_cpu_ = cpu_index();
     owner_pc_ = uintptr_t(__builtin_return_address(0));
+    this_cpu()->spinlocks_held++;
     return true;
 }
 
@@ -53,6 +83,7 @@ NOT_PATCHABLE void Spinlock::unlock() {
     if (!holding()) panic("spinlock '%s': released by cpu %d but held by cpu %d", name_, cpu_index(), owner_cpu_);
     owner_cpu_ = -1;
     owner_pc_ = 0;
+    this_cpu()->spinlocks_held--;
     // Serve the next ticket: only the low half changes (the holder alone
     // writes it, so a plain increment of that half is enough).
     const uint32_t t = __atomic_load_n(&tickets_, __ATOMIC_RELAXED);

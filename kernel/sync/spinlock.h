@@ -16,7 +16,8 @@ public:
     constexpr explicit Spinlock(const char* name, bool fair = false) : name_(name), fair_(fair) {}
 
     // Disables interrupts on this CPU for as long as the lock is held, so an
-    // interrupt handler on the same CPU can never spin on it forever.
+    // interrupt handler on the same CPU can never spin on it forever.  While
+    // it spins it keeps answering other CPUs (see spinlock.cpp).
     void lock();
     void unlock();
     [[nodiscard]] bool try_lock();
@@ -29,6 +30,7 @@ private:
     // Low half: the ticket being served; high half: the next ticket to hand out.
     volatile uint32_t tickets_ = 0;
     bool acquire_if_free();
+    bool looks_free() const;
     const char* name_;
     bool fair_;
     volatile int owner_cpu_ = -1;
