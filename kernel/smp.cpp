@@ -200,6 +200,12 @@ NOT_PATCHABLE Result<void> tlb_shootdown(uintptr_t va) {
 
 uint64_t tlb_shootdown_count() { return shootdowns_done; }
 
+bool tlb_shootdown_waiting_for(int cpu) {
+    for (int c = 0; c < cpu_count(); c++)
+        if (__atomic_load_n(&shootdowns[c].pending, __ATOMIC_ACQUIRE) & (1u << cpu)) return true;
+    return false;
+}
+
 Result<void> unmap_page_everywhere(uintptr_t va) {
     arch::unmap_page(uint32_t(va));
     return tlb_shootdown(va);

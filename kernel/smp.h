@@ -26,6 +26,7 @@ int smp_expected_cpus();
 // meanwhile and printing one "still waiting for cpu N" line a second.
 Result<void> tlb_shootdown(uintptr_t va);
 uint64_t tlb_shootdown_count();   // shootdowns completed (tests, torture)
+bool tlb_shootdown_waiting_for(int cpu);   // a shootdown still needs `cpu`'s answer (race tests)
 // Unmaps a page on every CPU: the mapping, then the shootdown.
 Result<void> unmap_page_everywhere(uintptr_t va);
 

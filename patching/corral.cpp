@@ -209,4 +209,11 @@ NOT_PATCHABLE Result<void> sync_all_cpus() {
 
 uint64_t corral_lock_waits() { return waited_for_lock; }
 
+RoundKind corral_round_waiting_for(int cpu) {
+    const uint32_t s = load_state();
+    if (rv.owner == cpu || rv.arrived[cpu] == generation_of(s)) return RoundKind::None;
+    if (phase_of(s) == Phase::Prepare) return RoundKind::Corral;
+    return phase_of(s) == Phase::Sync ? RoundKind::Sync : RoundKind::None;
+}
+
 }  // namespace corral
