@@ -18,7 +18,7 @@ enum class KeyId { test, demo, stress, bench, strategy, seed, exit, selftest };
 enum class Kind { text, number, flag };
 
 constexpr const char* kStrategies[] = {"naive", "corral", "corral-scan", "hotpatch", "int3"};
-constexpr const char* kSelftests[] = {"fail", "panic", "triple", "hang", "overflow"};
+constexpr const char* kSelftests[] = {"fail", "panic", "triple", "hang", "overflow", "corral-panic"};
 
 struct KeyInfo {
     const char* name;
@@ -37,7 +37,7 @@ constexpr KeyInfo kKeys[] = {
     {"strategy", KeyId::strategy, Kind::text, "<name>", kStrategies, 5},
     {"seed", KeyId::seed, Kind::number, "<n>", nullptr, 0},
     {"exit", KeyId::exit, Kind::flag, "", nullptr, 0},
-    {"selftest", KeyId::selftest, Kind::text, "<fail|panic|triple|hang|overflow>", kSelftests, 5},
+    {"selftest", KeyId::selftest, Kind::text, "<fail|panic|triple|hang|overflow|corral-panic>", kSelftests, 6},
 };
 
 // Where one key's value lands inside BootOptions.

@@ -37,8 +37,10 @@ namespace {
     return overflow_stack(depth + 1) + frame[0];   // not a tail call
 }
 
-// Negative controls for the test driver (selftest=fail|panic|triple|hang|overflow);
-// `fail` adds a deliberately failing ktest to the run instead.
+// Negative controls for the test driver (selftest=fail|panic|triple|hang|overflow|corral-panic);
+// `fail` adds a deliberately failing ktest to the run instead.  The
+// patching engine's own (a panic with every other CPU parked in a corral)
+// is its shell command, like the rest of its work.
 void run_selftest(const char* which) {
     if (str_eq(which, "panic")) panic("selftest: deliberate panic");
     if (str_eq(which, "triple")) {
@@ -51,6 +53,7 @@ void run_selftest(const char* which) {
         kprintf("selftest: overflowing a kernel thread's stack\n");
         thread_join(thread_create("overflow", [](void*) { overflow_stack(0); }, nullptr));
     }
+    if (str_eq(which, "corral-panic")) shell_execute("corral panic");
     if (str_eq(which, "hang")) {
         kprintf("selftest: hanging on purpose\n");
         arch::halt_forever();

@@ -16,7 +16,8 @@ namespace corral {
 namespace {
 
 bool exit_on_panic = false;
-void (*stop_others)() = nullptr;
+StoppedCpus (*stop_others)() = nullptr;
+StoppedCpus stopped_cpus{0, 0};
 volatile int panicking_cpu = -1;
 
 // Only one CPU reports; a second panic (or one inside the report) halts.
@@ -30,7 +31,7 @@ void enter_panic() {
         arch::halt_forever();
     }
     console_enter_panic_mode();
-    if (stop_others) stop_others();
+    if (stop_others) stopped_cpus = stop_others();
 }
 
 [[noreturn]] void finish_panic() {
@@ -55,7 +56,7 @@ void print_frame(const arch::TrapFrame* f) {
 }  // namespace
 
 void panic_set_exit_on_panic(bool exit) { exit_on_panic = exit; }
-void panic_set_stop_others(void (*stop)()) { stop_others = stop; }
+void panic_set_stop_others(StoppedCpus (*stop)()) { stop_others = stop; }
 
 void print_bytes(uintptr_t address, int count) {
     for (int i = 0; i < count; i++) {
@@ -99,6 +100,8 @@ static void panic_header(const char* fmt, va_list ap) {
     kprintf("PANIC: ");
     vkprintf(fmt, ap);
     kprintf("\n  on cpu %d\n", cpus[0].self ? cpu_index() : 0);
+    if (stopped_cpus.others)
+        kprintf("  other cpus stopped: %d of %d\n", stopped_cpus.stopped, stopped_cpus.others);
 }
 
 void panic(const char* fmt, ...) {

@@ -21,7 +21,9 @@ void print_bytes(uintptr_t address, int count);
 // Set by main: power QEMU off (failure) after a panic instead of halting.
 void panic_set_exit_on_panic(bool exit);
 // Set by SMP code: stop every other CPU (NMI) so the report stays readable.
-void panic_set_stop_others(void (*stop)());
+// `stop` halts the other CPUs and returns how many confirmed (of how many).
+struct StoppedCpus { int stopped, others; };
+void panic_set_stop_others(StoppedCpus (*stop)());
 
 #define KASSERT(cond) \
     do { if (!(cond)) ::corral::panic("assertion failed: %s (%s:%d)", #cond, __FILE__, __LINE__); } while (0)

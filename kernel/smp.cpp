@@ -52,14 +52,25 @@ bool timer_interrupt(arch::TrapFrame*) {
 }
 
 // A panicking CPU stops the others with an NMI so its report stays readable.
+// An NMI gets through whatever the CPU is doing -- parked in a corral,
+// waiting for a shootdown, interrupts off -- so this wait needs nobody's
+// cooperation; it is bounded all the same, and says who stopped.
+constexpr uint64_t STOP_WAIT_US = 1000000;
 volatile bool stopping = false;
+volatile int stopped = 0;
 bool nmi(arch::TrapFrame*) {
-    if (stopping) arch::halt_forever();
-    return true;
+    if (!stopping) return true;
+    __atomic_add_fetch(&stopped, 1, __ATOMIC_ACQ_REL);
+    arch::halt_forever();
 }
-void stop_other_cpus() {
+bool all_stopped(void* others) { return stopped >= int(uintptr_t(others)); }
+StoppedCpus stop_other_cpus() {
     stopping = true;
-    if (apic_mode && cpu_count() > 1) arch::ipi_send_nmi_all_but_self();
+    const int others = apic_mode ? cpu_count() - 1 : 0;
+    if (others <= 0) return {0, 0};
+    arch::ipi_send_nmi_all_but_self();
+    wait_until(all_stopped, reinterpret_cast<void*>(uintptr_t(others)), STOP_WAIT_US);
+    return {stopped, others};
 }
 
 // TLB shootdown requests: one slot per sending CPU, so two CPUs can shoot

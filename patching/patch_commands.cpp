@@ -1,5 +1,7 @@
 // Shell commands of the patching engine: patch list|apply|revert, demo.
 #include "kernel/console/console.h"
+#include "kernel/panic.h"
+#include "patching/corral.h"
 #include "kernel/lib/string.h"
 #include "kernel/shell.h"
 #include "kernel/symbols.h"
@@ -120,6 +122,37 @@ int cmd_dis(int argc, char** argv) {
 }
 SHELL_COMMAND("dis", "dis <symbol|address> [count]", "decode instructions (lengths as the patch planners see them)",
               cmd_dis);
+
+}  // namespace
+}  // namespace corral
+
+namespace corral {
+namespace {
+
+Result<void> panic_while_parked(void*, const CorralReport& report) {
+    kprintf("corral panic: panicking inside a corral, %d of %d cpus parked\n", __builtin_popcount(report.parked_mask),
+            report.cpus);
+    panic("corral panic: deliberate panic with every other cpu parked");
+}
+
+// `corral panic` is the negative control for panic x corral: the panic must
+// stop every parked CPU (they are in the IPI handler, interrupts off) and
+// report it, with no corral timeout or abort.
+int cmd_corral(int argc, char** argv) {
+    if (argc == 1 || (argc == 2 && str_eq(argv[1], "stats"))) {
+        kprintf("corrals %llu, sync rounds %llu, rounds that waited for another cpu's %llu, timeout %llu us\n",
+                (unsigned long long)corral_count(), (unsigned long long)sync_count(),
+                (unsigned long long)corral_lock_waits(), (unsigned long long)corral_timeout_us());
+        return 0;
+    }
+    if (argc == 2 && str_eq(argv[1], "panic")) {
+        Result<void> r = corral_all_cpus(panic_while_parked, nullptr);
+        return shell_error("corral panic: the corral did not form: %s", r.is_error() ? r.error() : "?");
+    }
+    return shell_error("usage: corral [stats|panic]");
+}
+SHELL_COMMAND("corral", "corral [stats|panic]", "corral counters; 'panic' panics with every other cpu parked (a test)",
+              cmd_corral);
 
 }  // namespace
 }  // namespace corral

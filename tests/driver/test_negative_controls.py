@@ -26,11 +26,11 @@ def load_tests(loader, tests, pattern):
 
 @unittest.skipUnless(os.path.isfile(KERNEL), "build/corral.elf does not exist (run `make` first)")
 class NegativeControls(unittest.TestCase):
-    def run_selftest(self, what, timeout, append=None):
+    def run_selftest(self, what, timeout, append=None, cpus=2):
         name = f"selftest-{what}"
         p = subprocess.run(
             [sys.executable, DRIVER, "--kernel", KERNEL, "--append", append or f"test=* selftest={what} exit",
-             "--cpus", "2", "--timeout", str(timeout), "--name", name, "--quiet",
+             "--cpus", str(cpus), "--timeout", str(timeout), "--name", name, "--quiet",
              "--log", os.path.join(ROOT, "build", "test-logs", name + ".log")],
             cwd=ROOT, capture_output=True, text=True, timeout=timeout + 60)
         self.assertEqual(p.returncode, 1, f"driver must say FAIL (exit 1):\n{p.stdout}{p.stderr}")
@@ -49,6 +49,19 @@ class NegativeControls(unittest.TestCase):
         out = self.run_selftest("panic", 120)
         self.assertIn(": PANIC", out)
         self.assertIn("selftest: deliberate panic", out)
+
+    def test_panic_inside_a_corral_stops_every_parked_cpu(self):
+        # panic x corral: the parked CPUs sit in the IPI handler with
+        # interrupts off; the panic's NMI must still stop each one, and the
+        # corral must neither time out nor abort.
+        out = self.run_selftest("corral-panic", 120, append="selftest=corral-panic exit", cpus=4)
+        self.assertIn("deliberate panic with every other cpu parked", out)
+        with open(os.path.join(ROOT, "build", "test-logs", "selftest-corral-panic.log")) as f:
+            log = f.read()
+        self.assertIn("panicking inside a corral, 4 of 4 cpus parked", log)
+        self.assertIn("other cpus stopped: 3 of 3", log)
+        self.assertIn("PANIC: system halted", log)
+        self.assertNotIn("aborted", log)
 
     def test_triple_fault_is_reported_as_reset(self):
         out = self.run_selftest("triple", 120)

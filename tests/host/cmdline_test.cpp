@@ -190,7 +190,7 @@ TEST(Cmdline, MissingValue)
     EXPECT_EQ(err("test="), "cmdline: test needs a value (test=<glob>)");
     EXPECT_EQ(err("stress="), "cmdline: stress needs a value (stress=<seconds>)");
     EXPECT_EQ(err("strategy"), "cmdline: strategy needs a value (strategy=<name>)");
-    EXPECT_EQ(err("selftest"), "cmdline: selftest needs a value (selftest=<fail|panic|triple|hang|overflow>)");
+    EXPECT_EQ(err("selftest"), "cmdline: selftest needs a value (selftest=<fail|panic|triple|hang|overflow|corral-panic>)");
 }
 
 TEST(Cmdline, BadNumber)
