@@ -214,7 +214,7 @@ TEST(Cmdline, UnknownStrategy)
 TEST(Cmdline, UnknownSelftest)
 {
     EXPECT_EQ(err("selftest=explode"),
-              "cmdline: unknown selftest 'explode' (known: fail panic triple hang overflow)");
+              "cmdline: unknown selftest 'explode' (known: fail panic triple hang overflow corral-panic)");
 }
 
 TEST(Cmdline, ValueTooLong)
