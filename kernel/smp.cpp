@@ -58,8 +58,12 @@ bool timer_interrupt(arch::TrapFrame*) {
 constexpr uint64_t STOP_WAIT_US = 1000000;
 volatile bool stopping = false;
 volatile int stopped = 0;
+volatile uint32_t nmis_taken[config::MAX_CPUS];
 bool nmi(arch::TrapFrame*) {
-    if (!stopping) return true;
+    if (!stopping) {
+        nmis_taken[cpu_index()] = nmis_taken[cpu_index()] + 1;   // e.g. a test's NMI while parked
+        return true;
+    }
     __atomic_add_fetch(&stopped, 1, __ATOMIC_ACQ_REL);
     arch::halt_forever();
 }
@@ -210,6 +214,7 @@ NOT_PATCHABLE Result<void> tlb_shootdown(uintptr_t va) {
 }
 
 uint64_t tlb_shootdown_count() { return shootdowns_done; }
+uint32_t smp_nmis_taken(int cpu) { return nmis_taken[cpu]; }
 
 bool tlb_shootdown_waiting_for(int cpu) {
     for (int c = 0; c < cpu_count(); c++)

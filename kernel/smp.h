@@ -26,7 +26,8 @@ int smp_expected_cpus();
 // meanwhile and printing one "still waiting for cpu N" line a second.
 Result<void> tlb_shootdown(uintptr_t va);
 uint64_t tlb_shootdown_count();   // shootdowns completed (tests, torture)
-bool tlb_shootdown_waiting_for(int cpu);   // a shootdown still needs `cpu`'s answer (race tests)
+bool tlb_shootdown_waiting_for(int cpu);
+uint32_t smp_nmis_taken(int cpu);         // NMIs `cpu` took and survived (tests)   // a shootdown still needs `cpu`'s answer (race tests)
 // Unmaps a page on every CPU: the mapping, then the shootdown.
 Result<void> unmap_page_everywhere(uintptr_t va);
 
