@@ -32,6 +32,10 @@ OBJS := $(CXX_SRCS:%.cpp=$(B)/%.o) $(ASM_SRCS:%.asm=$(B)/%.asm.o)
 VERIFY_LAYOUT := $(B)/host-tools/verify-layout
 VERIFY_SRCS := $(wildcard scripts/host/*.cpp) patching/x86_decode.cpp kernel/lib/format.cpp kernel/lib/string.cpp
 
+# Bytes reserved in the kernel for the link-time hash of .text
+# (patching/text_verify.h says the same).
+TEXT_HASH_RESERVED := 20480
+
 QEMU := qemu-system-i386
 QEMU_ACCEL_tcg   := -accel tcg
 QEMU_ACCEL_mttcg := -accel tcg,thread=multi
@@ -76,11 +80,13 @@ $(B)/ksyms.bin: $(B)/corral.pass1.elf scripts/gen-symbols
 	@echo "  SYMS  $@"
 	@scripts/gen-symbols $< $@
 
-$(B)/corral.elf: $(OBJS) $(B)/ksyms.ksyms.o linker.ld $(VERIFY_LAYOUT)
+$(B)/corral.elf: $(OBJS) $(B)/ksyms.ksyms.o linker.ld $(VERIFY_LAYOUT) scripts/gen-texthash
 	@echo "  LD    $@"
 	@$(LD) $(LDFLAGS) -o $@ $(OBJS) $(B)/ksyms.ksyms.o $(LIBGCC)
 	@cmp -s <(nm $(B)/corral.pass1.elf | grep -v -e __ksyms -e __kernel_end) <(nm $@ | grep -v -e __ksyms -e __kernel_end) || \
 	  { echo "error: symbols moved between the two links (is .ksyms still last?)"; rm -f $@; exit 1; }
+	@scripts/gen-texthash $@ $(B)/texthash.bin $(TEXT_HASH_RESERVED) && \
+	  objcopy --update-section .texthash=$(B)/texthash.bin $@ || { echo "error: could not record the hash of .text"; rm -f $@; exit 1; }
 	@grub-file --is-x86-multiboot $@ || { echo "error: $@ is not a multiboot kernel"; rm -f $@; exit 1; }
 	@$(VERIFY_LAYOUT) $@ || { echo "error: patch-site layouts are broken (see above)"; rm -f $@; exit 1; }
 

@@ -16,6 +16,25 @@ namespace {
 constexpr uintptr_t ALIAS_BASE = 0xf0000000;
 Spinlock writer_lock("text-writer");
 
+// Per byte: distinct sites are few (each patch site is at most 16 bytes).
+constexpr int JOURNAL_MAX = 4096;
+TextJournalEntry journal[JOURNAL_MAX];
+volatile int journal_count = 0;
+
+// Remembers the bytes before their first change.  Under writer_lock.
+NOT_PATCHABLE Result<void> journal_before_write(uintptr_t address, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        const uintptr_t a = address + i;
+        bool known = false;
+        for (int j = 0; j < journal_count && !known; j++) known = journal[j].address == a;
+        if (known) continue;
+        if (journal_count == JOURNAL_MAX) return make_error("text_write: journal full (%d bytes)", JOURNAL_MAX);
+        journal[journal_count] = TextJournalEntry{a, *reinterpret_cast<const uint8_t*>(a)};
+        journal_count = journal_count + 1;
+    }
+    return Ok{};
+}
+
 // Maps the page(s) holding [address, address+len) writable at the alias
 // and returns the alias address of `address`.
 NOT_PATCHABLE Result<uintptr_t> map_alias(uintptr_t address, size_t len) {
@@ -61,6 +80,7 @@ bool is_not_patchable(uintptr_t address, size_t len) {
 NOT_PATCHABLE Result<void> text_write(uintptr_t address, const uint8_t* bytes, size_t len) {
     TRY_VOID(check_target(address, len));
     SpinlockGuard guard(writer_lock);
+    TRY_VOID(journal_before_write(address, len));
     uintptr_t alias = TRY(map_alias(address, len));
     auto* dst = reinterpret_cast<volatile uint8_t*>(alias);
     for (size_t i = 0; i < len; i++) dst[i] = bytes[i];
@@ -72,6 +92,7 @@ NOT_PATCHABLE Result<void> text_write_u16_atomic(uintptr_t address, uint16_t val
     TRY_VOID(check_target(address, 2));
     if (address & 1) return make_error("text_write_u16_atomic: %#zx is not 2-byte aligned", address);
     SpinlockGuard guard(writer_lock);
+    TRY_VOID(journal_before_write(address, 2));
     uintptr_t alias = TRY(map_alias(address, 2));
     *reinterpret_cast<volatile uint16_t*>(alias) = value;   // one `mov word`: atomic when aligned
     unmap_alias();
@@ -79,6 +100,19 @@ NOT_PATCHABLE Result<void> text_write_u16_atomic(uintptr_t address, uint16_t val
 }
 
 uintptr_t text_alias_base() { return ALIAS_BASE; }
+
+int text_journal_count() { return journal_count; }
+TextJournalEntry text_journal_entry(int i) { return journal[i]; }
+
+void text_journal_forget(uintptr_t address) {
+    SpinlockGuard guard(writer_lock);
+    for (int j = 0; j < journal_count; j++)
+        if (journal[j].address == address) {
+            journal[j] = journal[journal_count - 1];
+            journal_count = journal_count - 1;
+            return;
+        }
+}
 
 NOT_PATCHABLE void text_alias_flush_local() {
     arch::invlpg(ALIAS_BASE);

@@ -24,6 +24,15 @@ Result<void> text_write(uintptr_t address, const uint8_t* bytes, size_t len);
 // makes the hotpatch layout's 2-byte entry switch safe.
 Result<void> text_write_u16_atomic(uintptr_t address, uint16_t value);
 
+// Every byte ever written through this writer, with what the ELF had there
+// before the first write (text verify undoes these to compare with the
+// hash recorded at link time).
+struct TextJournalEntry { uintptr_t address; uint8_t original; };
+int text_journal_count();
+TextJournalEntry text_journal_entry(int i);
+// Negative control only: forget a byte, so its change becomes unexplained.
+void text_journal_forget(uintptr_t address);
+
 // The alias's virtual address range, for TLB flushes on other CPUs.
 uintptr_t text_alias_base();
 void text_alias_flush_local();

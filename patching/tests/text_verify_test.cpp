@@ -1,0 +1,52 @@
+// text verify: the live text compared with the hash recorded at link time.
+#include "kernel/test/ktest.h"
+#include "patching/text_verify.h"
+#include "patching/text_writer.h"
+#include "patching/transaction.h"
+
+extern "C" const uint8_t __text_start[];
+
+namespace corral {
+namespace {
+
+KTEST(text, verify_finds_the_link_time_hash_and_no_stray_change) {
+    TextVerifyReport r = text_verify(false);
+    KREQUIRE(r.table_present);
+    KEXPECT(r.chunks > 100);
+    KEXPECT_EQ(r.unexplained_chunks, 0);
+}
+
+// An int3 patch shows up as its 5 bytes while applied, and leaves the text
+// exactly as it was once reverted.
+KTEST(text, verify_sees_a_patch_and_its_revert) {
+    PatchRecord* f = patch_find("fentry");
+    KREQUIRE(f && f->state != PatchState::Applied);
+    const int base = text_verify(false).patched_bytes;
+    KREQUIRE(patch_apply(f, find_strategy("int3")).is_ok());
+    TextVerifyReport applied = text_verify(false);
+    KEXPECT(patch_revert(f).is_ok());
+    TextVerifyReport reverted = text_verify(false);
+    KEXPECT(applied.patched_bytes > base);
+    KEXPECT_EQ(applied.unexplained_chunks, 0);
+    KEXPECT_EQ(reverted.patched_bytes, base);
+    KEXPECT_EQ(reverted.unexplained_chunks, 0);
+}
+
+// Negative control: a change the patcher cannot explain must be caught.
+// The byte is in the multiboot header (data at the start of .text that
+// nothing reads after boot); the journal is told to forget it.
+KTEST(text, verify_catches_a_change_nobody_made) {
+    const uintptr_t victim = uintptr_t(__text_start) + 1;
+    const uint8_t original = *reinterpret_cast<const uint8_t*>(victim);
+    const uint8_t flipped = uint8_t(original ^ 0x5a);
+    KREQUIRE(text_write(victim, &flipped, 1).is_ok());
+    text_journal_forget(victim);
+    TextVerifyReport caught = text_verify(false);
+    KREQUIRE(text_write(victim, &original, 1).is_ok());
+    text_journal_forget(victim);
+    KEXPECT_EQ(caught.unexplained_chunks, 1);
+    KEXPECT_EQ(text_verify(false).unexplained_chunks, 0);
+}
+
+}  // namespace
+}  // namespace corral
