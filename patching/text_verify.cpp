@@ -129,11 +129,17 @@ TextVerifyReport text_verify(bool print) {
 namespace {
 
 int cmd_text(int argc, char** argv) {
-    if (argc != 2 || !str_eq(argv[1], "verify")) return shell_error("usage: text verify");
+    if (argc == 2 && str_eq(argv[1], "cleanup")) {
+        Result<int> n = patch_cleanup_padding();
+        if (n.is_error()) return shell_error("%s", n.error());
+        kprintf("text cleanup: padding put back under %d function(s)\n", n.value());
+        return 0;
+    }
+    if (argc != 2 || !str_eq(argv[1], "verify")) return shell_error("usage: text verify|cleanup");
     TextVerifyReport r = text_verify(true);
     return r.table_present && r.unexplained_chunks == 0 ? 0 : 1;
 }
-SHELL_COMMAND("text", "text verify", "compare live kernel text with the ELF (link-time hash); name what differs",
+SHELL_COMMAND("text", "text verify|cleanup", "compare live text with the ELF (link-time hash); put back padding reverts left",
               cmd_text);
 
 }  // namespace

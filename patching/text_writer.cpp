@@ -104,6 +104,16 @@ uintptr_t text_alias_base() { return ALIAS_BASE; }
 int text_journal_count() { return journal_count; }
 TextJournalEntry text_journal_entry(int i) { return journal[i]; }
 
+bool text_journal_original(uintptr_t address, uint8_t* original) {
+    SpinlockGuard guard(writer_lock);
+    for (int j = 0; j < journal_count; j++)
+        if (journal[j].address == address) {
+            *original = journal[j].original;
+            return true;
+        }
+    return false;
+}
+
 void text_journal_forget(uintptr_t address) {
     SpinlockGuard guard(writer_lock);
     for (int j = 0; j < journal_count; j++)

@@ -30,6 +30,8 @@ Result<void> text_write_u16_atomic(uintptr_t address, uint16_t value);
 struct TextJournalEntry { uintptr_t address; uint8_t original; };
 int text_journal_count();
 TextJournalEntry text_journal_entry(int i);
+// What the ELF had at `address`, if the writer ever changed it.
+bool text_journal_original(uintptr_t address, uint8_t* original);
 // Negative control only: forget a byte, so its change becomes unexplained.
 void text_journal_forget(uintptr_t address);
 

@@ -1,6 +1,10 @@
 #include "patching/transaction.h"
 
 #include "kernel/heap.h"
+#include "arch/x86/sections.h"
+#include "patching/corral.h"
+#include "patching/scan.h"
+#include "patching/text_writer.h"
 #include "kernel/panic.h"
 #include "patching/demo_targets.h"
 #include "kernel/lib/string.h"
@@ -197,6 +201,62 @@ Result<void> patch_revert(PatchRecord* r, const PatchHooks* hooks) {
     if (!r->stacked_on) unwatch_range(watch_start(r));
     r->stacked_on = nullptr;
     return Ok{};
+}
+
+namespace {
+
+struct PaddingCleanup {
+    uintptr_t start;
+    int length;
+    uint8_t original[MAX_EDIT_BYTES];
+    bool busy;
+    ScanHit hit;
+};
+
+NOT_PATCHABLE Result<void> clean_padding_parked(void* ctx, const CorralReport&) {
+    auto& w = *static_cast<PaddingCleanup*>(ctx);
+    // Function mode: a thread whose EIP is the padding's first byte (it took
+    // the short jmp and is about to take the long one) counts too.
+    w.busy = scan_saved_contexts(w.start, w.start + w.length, ScanMode::Function, &w.hit);
+    if (w.busy) return Ok{};
+    return text_write(w.start, w.original, size_t(w.length));
+}
+
+// A hotpatch application is two edits: the padding jmp, then the entry's
+// 2-byte short jmp (one atomic 16-bit store).
+bool is_hotpatch(const Patch& p) { return p.edit_count == 2 && p.edits[1].atomic16; }
+
+// The padding of `r` still differs from the ELF, and nothing can enter it.
+bool padding_needs_cleaning(const PatchRecord* r, PaddingCleanup* w) {
+    if (r->state != PatchState::Reverted || !is_hotpatch(r->applied) || applied_on(r->target, nullptr)) return false;
+    const auto* entry = reinterpret_cast<const uint8_t*>(r->target);
+    if (entry[0] != 0x8b || entry[1] != 0xff) return false;   // the entry must no longer lead there
+    const Edit& pad = r->applied.edits[0];
+    bool differs = false;
+    for (int i = 0; i < pad.length; i++) {
+        if (!text_journal_original(pad.address + i, &w->original[i])) return false;
+        differs |= w->original[i] != reinterpret_cast<const uint8_t*>(pad.address)[i];
+    }
+    w->start = pad.address;
+    w->length = pad.length;
+    return differs;
+}
+
+}  // namespace
+
+Result<int> patch_cleanup_padding() {
+    MutexGuard g(transactions);
+    int cleaned = 0;
+    for (PatchRecord* r = records; r; r = r->next) {
+        PaddingCleanup w{};
+        if (!padding_needs_cleaning(r, &w)) continue;
+        TRY_VOID(corral_all_cpus(clean_padding_parked, &w));
+        if (w.busy)
+            return make_error("cleanup: thread %d '%s' is at %#zx in the padding of %s; nothing written, try again",
+                              w.hit.thread_id, w.hit.thread_name, w.hit.eip, r->target_name);
+        cleaned++;
+    }
+    return cleaned;
 }
 
 }  // namespace corral

@@ -44,6 +44,14 @@ Result<void> patch_revert(PatchRecord* p, const PatchHooks* hooks = nullptr);
 Result<void> patch_apply_batch(PatchRecord* const* list, int count, const Strategy* strategy);
 Result<void> patch_revert_batch(PatchRecord* const* list, int count);
 
+// Puts back the int3 padding under every function whose hotpatches are all
+// reverted: a revert leaves its jmp in the padding on purpose, because a
+// thread may have taken the short jmp and not yet the long one.  Inside a
+// corral, the scan first checks that no saved context is in the padding;
+// if one is, nothing is written and the error names the thread.  Returns
+// how many functions were cleaned.
+Result<int> patch_cleanup_padding();
+
 void transactions_init();   // the built-in demo patches
 
 }  // namespace corral

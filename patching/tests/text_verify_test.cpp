@@ -32,6 +32,23 @@ KTEST(text, verify_sees_a_patch_and_its_revert) {
     KEXPECT_EQ(reverted.unexplained_chunks, 0);
 }
 
+// A hotpatch revert leaves its padding jmp; the cleanup puts the padding
+// back, and then the text is the ELF's again.
+KTEST(text, cleanup_puts_back_the_padding_a_revert_left) {
+    PatchRecord* hot = patch_find("hot");
+    KREQUIRE(hot && hot->state != PatchState::Applied);
+    KREQUIRE(patch_cleanup_padding().is_ok());
+    const int base = text_verify(false).patched_bytes;
+    KREQUIRE(patch_apply(hot, find_strategy("hotpatch")).is_ok());
+    KEXPECT(patch_revert(hot).is_ok());
+    KEXPECT_EQ(text_verify(false).patched_bytes, base + 5);   // the jmp in the padding, on purpose
+    Result<int> cleaned = patch_cleanup_padding();
+    KREQUIRE(cleaned.is_ok());
+    KEXPECT(cleaned.value() >= 1);
+    KEXPECT_EQ(text_verify(false).patched_bytes, base);
+    KEXPECT_EQ(text_verify(false).unexplained_chunks, 0);
+}
+
 // Negative control: a change the patcher cannot explain must be caught.
 // The byte is in the multiboot header (data at the start of .text that
 // nothing reads after boot); the journal is told to forget it.
