@@ -203,5 +203,61 @@ KTEST(race, spinlock_spins_with_interrupts_on) {
     delete r;
 }
 
+// ---- Everyone at once: a patcher-like thread on every CPU alternating
+// corrals and sync rounds, while thread churn frees stacks (TLB shootdowns).
+// Runs until the corral lock was contended a few times (the race happened)
+// and every CPU did its share; a machine where that never happens fails.
+
+constexpr int MIN_ROUNDS = 20, MAX_ROUNDS = 3000, MIN_LOCK_WAITS = 3;
+
+struct Crowd {
+    volatile int started = 0;
+    volatile int failures = 0;
+    volatile bool stop = false;
+    volatile int rounds[config::MAX_CPUS] = {};
+    uint64_t waits_before = 0;
+};
+
+bool enough(const Crowd& c) {
+    if (corral_lock_waits() < c.waits_before + MIN_LOCK_WAITS) return false;
+    for (int i = 0; i < cpu_count(); i++)
+        if (c.rounds[i] < MIN_ROUNDS) return false;
+    return true;
+}
+
+void crowd_member(void* arg) {
+    auto* c = static_cast<Crowd*>(arg);
+    const int me = cpu_index();
+    __atomic_add_fetch(&c->started, 1, __ATOMIC_ACQ_REL);
+    while (c->started < cpu_count()) arch::cpu_relax();
+    for (int i = 0; i < MAX_ROUNDS && !c->stop; i++) {
+        Result<void> r = (i & 1) ? sync_all_cpus() : corral_all_cpus(nothing_to_do, nullptr);
+        if (r.is_error()) __atomic_add_fetch(&c->failures, 1, __ATOMIC_ACQ_REL);
+        c->rounds[me] = c->rounds[me] + 1;
+    }
+}
+
+void short_life(void*) {}
+
+KTEST(race, corrals_syncs_and_shootdowns_from_every_cpu_at_once) {
+    SKIP_UNLESS_TWO_CPUS();
+    Crowd* c = new Crowd();
+    c->waits_before = corral_lock_waits();
+    const uint64_t shootdowns = tlb_shootdown_count();
+    Thread* members[config::MAX_CPUS];
+    for (int i = 0; i < cpu_count(); i++) members[i] = thread_create("crowd", crowd_member, c, 1u << i);
+    int churned = 0;
+    while (!enough(*c) && churned < MAX_ROUNDS) {
+        thread_join(thread_create("churn", short_life, nullptr));   // its stack is freed: a shootdown
+        churned++;
+    }
+    c->stop = true;
+    for (int i = 0; i < cpu_count(); i++) thread_join(members[i]);
+    KEXPECT(enough(*c));   // contended, and every CPU took part
+    KEXPECT_EQ(c->failures, 0);
+    KEXPECT(tlb_shootdown_count() > shootdowns);
+    delete c;
+}
+
 }  // namespace
 }  // namespace corral
