@@ -54,6 +54,11 @@ KTEST(shell, bad_arguments_are_one_error_line) {
     expect_one_error(t, "mem extra");
     expect_one_error(t, "help nonsense");
     expect_one_error(t, "reboot now");
+    expect_one_error(t, "text");
+    expect_one_error(t, "text verify now");
+    expect_one_error(t, "text scrub");
+    expect_one_error(t, "corral bogus");
+    expect_one_error(t, "corral stats extra");
 }
 
 KTEST(shell, empty_and_overlong_lines) {
