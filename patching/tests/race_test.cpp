@@ -38,6 +38,17 @@ private:
     Thread* partner_;
 };
 
+// These tests are about protocols meeting, not about timing: a starved
+// host must not turn a slow vCPU into a corral abort.
+class GenerousCorralTimeout {
+public:
+    GenerousCorralTimeout() : saved_(corral_timeout_us()) { corral_set_timeout_us(60000000); }
+    ~GenerousCorralTimeout() { corral_set_timeout_us(saved_); }
+
+private:
+    uint64_t saved_;
+};
+
 // Spins (deliberately *not* serving anyone) until `cond` holds.
 bool spin_until(bool (*cond)(void*), void* ctx) { return wait_until(cond, ctx, RACE_SETUP_TIMEOUT_US); }
 
@@ -81,6 +92,7 @@ bool corral_waits_for_cpu0(void*) { return corral_round_waiting_for(0) == RoundK
 bool corral_against(void (*partner_fn)(void*), bool (*waits_for_cpu0)(void*), Partner& p, Result<void>& corral,
                     CorralReport& report) {
     bool overlapped;
+    GenerousCorralTimeout patient;
     RacePair pair("race-partner", partner_fn, &p);
     InterruptGuard deaf_to_ipis;
     p.go = true;
@@ -241,6 +253,7 @@ void short_life(void*) {}
 
 KTEST(race, corrals_syncs_and_shootdowns_from_every_cpu_at_once) {
     SKIP_UNLESS_TWO_CPUS();
+    GenerousCorralTimeout patient;
     Crowd* c = new Crowd();
     c->waits_before = corral_lock_waits();
     const uint64_t shootdowns = tlb_shootdown_count();
