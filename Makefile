@@ -48,7 +48,7 @@ CHECK_ACCEL = case "$(ACCEL)" in tcg|mttcg) ;; kvm) [ -w /dev/kvm ] && grep -qE 
 QEMU_FLAGS := -smp $(CPUS) -m 128M $(QEMU_ACCEL_$(ACCEL)) -display none \
               -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all iso run run-iso test host-test demo debug deps clean
+.PHONY: all iso run run-iso test test-bochs host-test demo debug deps clean
 all: $(B)/corral.elf $(B)/compile_commands.json
 
 $(B)/%.o: %.cpp Makefile
@@ -114,6 +114,20 @@ $(B)/corral-test.iso: $(B)/corral.elf boot/grub.cfg
 	sed 's|multiboot /boot/corral.elf|multiboot /boot/corral.elf test=boot.*,symbols.*,smp.* exit|' \
 	  boot/grub.cfg > $(B)/isodir-test/boot/grub/grub.cfg
 	grub-mkrescue -o $@ $(B)/isodir-test 2>$(B)/grub-mkrescue.log || { cat $(B)/grub-mkrescue.log; exit 1; }
+
+# The same ISO for Bochs, running every ktest (scripts/bochs-test ends
+# Bochs after the summary line: it has no isa-debug-exit).
+$(B)/corral-bochs.iso: $(B)/corral.elf boot/grub.cfg
+	@rm -rf $(B)/isodir-bochs && mkdir -p $(B)/isodir-bochs/boot/grub
+	cp $(B)/corral.elf $(B)/isodir-bochs/boot/corral.elf
+	sed 's|multiboot /boot/corral.elf|multiboot /boot/corral.elf test=* exit|' \
+	  boot/grub.cfg > $(B)/isodir-bochs/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(B)/isodir-bochs 2>$(B)/grub-mkrescue.log || { cat $(B)/grub-mkrescue.log; exit 1; }
+
+# Every ktest under Bochs at 1, 2 and 4 CPUs (not part of `make test`: slow).
+test-bochs: deps
+	@$(MAKE) --no-print-directory all $(B)/corral-bochs.iso
+	@scripts/bochs-test
 
 # Installs missing packages (a no-op when everything is present).
 deps:
