@@ -6,6 +6,7 @@ CPUS   ?= 4
 ACCEL  ?= tcg
 APPEND ?=
 B      := build
+comma  := ,
 
 CXX  := g++
 NASM := nasm
@@ -106,23 +107,24 @@ $(B)/corral.iso: $(B)/corral.elf boot/grub.cfg
 	cp boot/grub.cfg $(B)/isodir/boot/grub/grub.cfg
 	grub-mkrescue -o $@ $(B)/isodir 2>$(B)/grub-mkrescue.log || { cat $(B)/grub-mkrescue.log; exit 1; }
 
+# A GRUB ISO whose menu entry boots the kernel with a command line:
+# $(call ktest_iso,<dir>,<kernel arguments>) as the recipe of an ISO target.
+define ktest_iso
+	@rm -rf $(B)/$(1) && mkdir -p $(B)/$(1)/boot/grub
+	cp $(B)/corral.elf $(B)/$(1)/boot/corral.elf
+	sed 's|multiboot /boot/corral.elf|multiboot /boot/corral.elf $(2)|' boot/grub.cfg > $(B)/$(1)/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(B)/$(1) 2>$(B)/grub-mkrescue.log || { cat $(B)/grub-mkrescue.log; exit 1; }
+endef
+
 # The same ISO booting straight into a ktest run: proves the GRUB path in
 # `make test` (GRUB passes the arguments, the kernel finds its tests).
 $(B)/corral-test.iso: $(B)/corral.elf boot/grub.cfg
-	@rm -rf $(B)/isodir-test && mkdir -p $(B)/isodir-test/boot/grub
-	cp $(B)/corral.elf $(B)/isodir-test/boot/corral.elf
-	sed 's|multiboot /boot/corral.elf|multiboot /boot/corral.elf test=boot.*,symbols.*,smp.* exit|' \
-	  boot/grub.cfg > $(B)/isodir-test/boot/grub/grub.cfg
-	grub-mkrescue -o $@ $(B)/isodir-test 2>$(B)/grub-mkrescue.log || { cat $(B)/grub-mkrescue.log; exit 1; }
+	$(call ktest_iso,isodir-test,test=boot.*$(comma)symbols.*$(comma)smp.* exit)
 
 # The same ISO for Bochs, running every ktest (scripts/bochs-test ends
 # Bochs after the summary line: it has no isa-debug-exit).
 $(B)/corral-bochs.iso: $(B)/corral.elf boot/grub.cfg
-	@rm -rf $(B)/isodir-bochs && mkdir -p $(B)/isodir-bochs/boot/grub
-	cp $(B)/corral.elf $(B)/isodir-bochs/boot/corral.elf
-	sed 's|multiboot /boot/corral.elf|multiboot /boot/corral.elf test=* exit|' \
-	  boot/grub.cfg > $(B)/isodir-bochs/boot/grub/grub.cfg
-	grub-mkrescue -o $@ $(B)/isodir-bochs 2>$(B)/grub-mkrescue.log || { cat $(B)/grub-mkrescue.log; exit 1; }
+	$(call ktest_iso,isodir-bochs,test=* exit)
 
 # Every ktest under Bochs at 1, 2 and 4 CPUs (not part of `make test`: slow).
 test-bochs: deps

@@ -28,18 +28,17 @@ uint32_t table_word(int index) {
     return v;
 }
 
-constexpr int JOURNAL_MAX = 4096;
-TextJournalEntry sorted[JOURNAL_MAX];   // under the shell's single caller; see text_verify
+TextJournalEntry sorted[TEXT_JOURNAL_MAX];   // under the shell's single caller; see text_verify
 
 int sort_journal() {
     const int n = text_journal_count();
-    for (int i = 0; i < n && i < JOURNAL_MAX; i++) {
+    for (int i = 0; i < n; i++) {
         TextJournalEntry e = text_journal_entry(i);
         int j = i;
         for (; j > 0 && sorted[j - 1].address > e.address; j--) sorted[j] = sorted[j - 1];
         sorted[j] = e;
     }
-    return n < JOURNAL_MAX ? n : JOURNAL_MAX;
+    return n;   // never above TEXT_JOURNAL_MAX: the writer refuses past it
 }
 
 uint8_t live(uintptr_t a) { return *reinterpret_cast<const uint8_t*>(a); }

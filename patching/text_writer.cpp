@@ -16,9 +16,7 @@ namespace {
 constexpr uintptr_t ALIAS_BASE = 0xf0000000;
 Spinlock writer_lock("text-writer");
 
-// Per byte: distinct sites are few (each patch site is at most 16 bytes).
-constexpr int JOURNAL_MAX = 4096;
-TextJournalEntry journal[JOURNAL_MAX];
+TextJournalEntry journal[TEXT_JOURNAL_MAX];   // per byte
 volatile int journal_count = 0;
 
 // Remembers the bytes before their first change.  Under writer_lock.
@@ -28,7 +26,7 @@ NOT_PATCHABLE Result<void> journal_before_write(uintptr_t address, size_t len) {
         bool known = false;
         for (int j = 0; j < journal_count && !known; j++) known = journal[j].address == a;
         if (known) continue;
-        if (journal_count == JOURNAL_MAX) return make_error("text_write: journal full (%d bytes)", JOURNAL_MAX);
+        if (journal_count == TEXT_JOURNAL_MAX) return make_error("text_write: journal full (%d bytes)", TEXT_JOURNAL_MAX);
         journal[journal_count] = TextJournalEntry{a, *reinterpret_cast<const uint8_t*>(a)};
         journal_count = journal_count + 1;
     }

@@ -28,6 +28,7 @@ Result<void> text_write_u16_atomic(uintptr_t address, uint16_t value);
 // before the first write (text verify undoes these to compare with the
 // hash recorded at link time).
 struct TextJournalEntry { uintptr_t address; uint8_t original; };
+constexpr int TEXT_JOURNAL_MAX = 4096;   // bytes; distinct sites are few (each at most 16 bytes)
 int text_journal_count();
 TextJournalEntry text_journal_entry(int i);
 // What the ELF had at `address`, if the writer ever changed it.
