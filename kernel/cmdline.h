@@ -1,7 +1,8 @@
 // The kernel command line (DESIGN.md §3): what this boot should do.
 //
 //   [<kernel path>] [test=<glob>] [demo=<name|all>] [stress=<seconds>]
-//                   [bench=<name|all>] [strategy=<name>] [seed=<n>] [exit]
+//                   [bench=<name|all>] [strategy=<name|mixed|all>] [seed=<n>]
+//                   [broken=<ack-before-park|skip-trap-frames>] [exit]
 //                   [selftest=<fail|panic|triple|hang|overflow>]
 //
 // Words are separated by spaces or tabs.  QEMU's multiboot loader puts the
@@ -26,9 +27,11 @@ struct BootOptions {
     bool has_bench = false;
     char bench[32] = {};
     bool has_strategy = false;
-    char strategy[16] = {};      // one of: naive corral corral-scan hotpatch int3
+    char strategy[16] = {};      // one of: naive corral corral-scan hotpatch int3 (and for stress: mixed all)
     bool has_seed = false;
     uint32_t seed = 0;
+    bool has_broken = false;
+    char broken[20] = {};        // a deliberately broken corral for stress (patching/corral.h)
     bool exit_when_done = false;  // `exit`: power off via isa-debug-exit when done
     bool has_selftest = false;
     char selftest[16] = {};      // negative controls for the test driver

@@ -23,6 +23,7 @@ struct Cpu {
     // Spinlocks held (and fair-lock tickets waited on) by this CPU.  A CPU
     // with any is never parked by a corral: the corral's work could need it.
     int spinlocks_held;
+    const char* newest_lock;      // the last one taken (reports: what a silent CPU holds)
     // Set while patching/hold keeps this CPU's thread at a breakpoint: the
     // #DB frame of the instruction it is "executing".  The corral reports it
     // as where the CPU was, as if the thread were spinning on that instruction.

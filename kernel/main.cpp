@@ -61,7 +61,7 @@ void run_selftest(const char* which) {
 }
 
 // What the command line asked for (DESIGN.md §3); runs after init.  The
-// patching engine's work (demo=, strategy=) goes through its shell commands,
+// patching engine's work (demo=, stress=) goes through its shell commands,
 // so kernel/ needs no knowledge of patching/.
 [[noreturn]] void run_requested_work(const BootOptions& options) {
     if (options.has_selftest) run_selftest(options.selftest);
@@ -77,12 +77,21 @@ void run_selftest(const char* which) {
                options.has_strategy ? options.strategy : "");
         ok = shell_execute(line) == 0 && ok;
     }
+    if (options.has_stress) {
+        char line[96];
+        format(line, sizeof line, "stress %u %s seed=%u%s%s", options.stress_seconds,
+               options.has_strategy ? options.strategy : "all", options.has_seed ? options.seed : 1u,
+               options.has_broken ? " broken=" : "", options.has_broken ? options.broken : "");
+        ok = shell_execute(line) == 0 && ok;
+    }
     if (options.has_seed && !options.has_stress)
         kprintf("seed=%u: only stress= uses a seed; ignored\n", options.seed);
-    if (options.has_strategy && !options.has_demo)
-        kprintf("strategy=%s: only demo= uses a strategy here; ignored\n", options.strategy);
-    if (options.has_stress || options.has_bench) {
-        kprintf("%s: not available in this build yet; nothing run\n", options.has_stress ? "stress=" : "bench=");
+    if (options.has_broken && !options.has_stress)
+        kprintf("broken=%s: only stress= uses a broken corral; ignored\n", options.broken);
+    if (options.has_strategy && !options.has_demo && !options.has_stress)
+        kprintf("strategy=%s: only demo= and stress= use a strategy; ignored\n", options.strategy);
+    if (options.has_bench) {
+        kprintf("bench=: not available in this build yet; nothing run\n");
         ok = false;
     }
     if (options.exit_when_done) arch::qemu_debug_exit(ok ? 0 : 1);

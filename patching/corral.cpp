@@ -4,8 +4,11 @@
 #include "arch/x86/lapic.h"
 #include "arch/x86/sections.h"
 #include "arch/x86/trap.h"
+#include "kernel/console/console.h"
 #include "kernel/cpu.h"
+#include "kernel/lib/string.h"
 #include "kernel/panic.h"
+#include "kernel/sched/scheduler.h"
 #include "kernel/sched/thread.h"
 #include "kernel/sync/cross_cpu.h"
 #include "kernel/sync/spinlock.h"
@@ -41,6 +44,8 @@ uint64_t timeout_us = DEFAULT_TIMEOUT_US;
 volatile uint64_t completed = 0;
 volatile uint64_t syncs = 0;
 volatile uint64_t waited_for_lock = 0;
+volatile CorralBug bug = CorralBug::None;
+volatile uint32_t late_park[config::MAX_CPUS] = {};   // ack-before-park: the round each CPU still owes a park
 
 NOT_PATCHABLE Phase phase_of(uint32_t state) { return Phase(state & 7); }
 NOT_PATCHABLE uint32_t generation_of(uint32_t state) { return state >> 3; }
@@ -66,6 +71,8 @@ NOT_PATCHABLE bool corral_pending() {
     return p == Phase::Sync || this_cpu()->spinlocks_held == 0;
 }
 
+NOT_PATCHABLE void park(uint32_t gen);
+
 // Answers a corral or a sync round, from the IPI or from any wait loop
 // (cross_cpu.h).  Interrupts are off.
 NOT_PATCHABLE void corral_serve(arch::TrapFrame* frame) {
@@ -82,6 +89,17 @@ NOT_PATCHABLE void corral_serve(arch::TrapFrame* frame) {
     // A thread held at a breakpoint "is executing" the held instruction.
     rv.frames[me] = this_cpu()->held_at ? this_cpu()->held_at : frame;
     __atomic_store_n(&rv.arrived[me], gen, __ATOMIC_RELEASE);
+    if (bug == CorralBug::AckBeforePark) {
+        late_park[me] = gen;   // the bug: acknowledged, but not parked (until the next tick)
+        return;
+    }
+    park(gen);
+}
+
+// Parked until the round's owner releases us, then back to the code we
+// interrupted, after flushing the alias and serializing.
+NOT_PATCHABLE void park(uint32_t gen) {
+    const int me = cpu_index();
     const uint32_t prepare = gen << 3 | uint32_t(Phase::Prepare), parked = gen << 3 | uint32_t(Phase::Parked);
     for (uint32_t now = load_state(); now == prepare || now == parked; now = load_state())
         cross_cpu_relax();   // parked, but still answering TLB shootdowns sent before the corral began
@@ -91,6 +109,15 @@ NOT_PATCHABLE void corral_serve(arch::TrapFrame* frame) {
     arch::serialize();
     rv.frames[me] = nullptr;
     __atomic_store_n(&rv.departed[me], gen, __ATOMIC_RELEASE);
+}
+
+// ack-before-park: a CPU parks at its next tick for the round it acknowledged.
+NOT_PATCHABLE void late_park_tick() {
+    const int me = cpu_index();
+    const uint32_t gen = late_park[me];
+    if (!gen) return;
+    late_park[me] = 0;
+    park(gen);
 }
 
 NOT_PATCHABLE bool corral_ipi(arch::TrapFrame* frame) {
@@ -178,6 +205,13 @@ NOT_PATCHABLE Result<void> corral_all_cpus(CorralWork work, void* ctx, CorralRep
     if (report_out) *report_out = report;
     if (!all_parked) {
         // Abort before any work: whoever did arrive goes back untouched.
+        for (int c = 0; c < cpu_count(); c++)
+            if (report.missing_mask >> c & 1) {
+                const Cpu& m = cpus[c];
+                kprintf("corral: cpu %d did not answer: running '%s', %d spinlock(s) held%s%s%s\n", c,
+                        m.current ? m.current->name : "?", m.spinlocks_held, m.spinlocks_held ? " (newest '" : "",
+                        m.spinlocks_held && m.newest_lock ? m.newest_lock : "", m.spinlocks_held ? "')" : "");
+            }
         set_phase(gen, Phase::Abort);
         wait_departed(arrived, gen);
         end_round(gen);
@@ -208,6 +242,32 @@ NOT_PATCHABLE Result<void> sync_all_cpus() {
 }
 
 uint64_t corral_lock_waits() { return waited_for_lock; }
+
+void corral_set_bug(CorralBug b) {
+    if (b == CorralBug::AckBeforePark) sched_add_tick_hook(late_park_tick);
+    bug = b;
+    if (b != CorralBug::AckBeforePark) sched_remove_tick_hook(late_park_tick);
+}
+CorralBug corral_bug() { return bug; }
+
+const char* corral_bug_name(CorralBug b) {
+    switch (b) {
+        case CorralBug::None: return "none";
+        case CorralBug::AckBeforePark: return "ack-before-park";
+        case CorralBug::SkipTrapFrames: return "skip-trap-frames";
+    }
+    return "?";
+}
+
+bool corral_bug_by_name(const char* name, CorralBug* out) {
+    constexpr CorralBug all[] = {CorralBug::None, CorralBug::AckBeforePark, CorralBug::SkipTrapFrames};
+    for (CorralBug b : all)
+        if (str_eq(name, corral_bug_name(b))) {
+            *out = b;
+            return true;
+        }
+    return false;
+}
 
 RoundKind corral_round_waiting_for(int cpu) {
     const uint32_t s = load_state();

@@ -55,4 +55,18 @@ uint64_t corral_lock_waits();   // rounds that had to wait for another CPU's rou
 enum class RoundKind { None, Corral, Sync };
 RoundKind corral_round_waiting_for(int cpu);
 
+// Deliberately broken corrals: patchtorture's negative controls, and a
+// course's picture of what a broken rendezvous does.  Off unless asked for
+// (`broken=` on the command line, `corral break <bug>` in the shell).
+//   ack-before-park    each CPU acknowledges the IPI, goes back to what it
+//                      was running, and parks only at its next timer tick
+//   skip-trap-frames   the scan ignores trap frames, so it misses threads
+//                      that were interrupted (and parked CPUs' threads)
+enum class CorralBug { None, AckBeforePark, SkipTrapFrames };
+void corral_set_bug(CorralBug bug);
+CorralBug corral_bug();
+const char* corral_bug_name(CorralBug bug);
+bool corral_bug_by_name(const char* name, CorralBug* out);
+constexpr const char* CORRAL_BUG_NAMES = "none ack-before-park skip-trap-frames";
+
 }  // namespace corral

@@ -15,6 +15,8 @@
 namespace corral {
 namespace {
 
+volatile uint64_t deferrals = 0;
+
 struct FarJmpWork {
     Patch* const* batch;
     int count;
@@ -99,6 +101,7 @@ Result<void> far_jmp_write(Patch* const* batch, int count, Direction dir, const 
             batch[i]->deferrals = attempt;
             batch[i]->last_deferral = w.hit;
         }
+        deferrals = deferrals + 1;   // under the transaction mutex
         if (hooks && hooks->on_deferred) hooks->on_deferred(hooks->ctx, *batch[0], w.hit, attempt);
         thread_sleep_ms(uint32_t(attempt));   // back off: let the thread leave
     }
@@ -107,6 +110,8 @@ Result<void> far_jmp_write(Patch* const* batch, int count, Direction dir, const 
     return make_error("gave up after %d deferrals: thread %d '%s' still at %s", MAX_DEFERRALS,
                       batch[0]->last_deferral.thread_id, batch[0]->last_deferral.thread_name, where);
 }
+
+uint64_t far_jmp_deferral_count() { return deferrals; }
 
 const char* FarJmpStrategy::name() const { return name_; }
 const char* FarJmpStrategy::guarantees() const { return guarantees_; }

@@ -17,6 +17,7 @@ constexpr int FAR_JMP_LENGTH = 7;
 constexpr int MAX_DEFERRALS = 20;   // then a clean refusal
 
 Result<void> far_jmp_prepare(Patch& p);
+uint64_t far_jmp_deferral_count();   // deferrals by corral / corral-scan since boot (patchtorture)
 Result<void> far_jmp_write(Patch* const* batch, int count, Direction dir, const PatchHooks* hooks,
                            Coordination how);
 

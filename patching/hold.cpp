@@ -11,9 +11,11 @@ namespace corral {
 namespace {
 
 constexpr uint32_t DR6_B0 = 1u << 0;
+constexpr uint32_t DR6_BS = 1u << 14;   // single step (TF)
 constexpr uint32_t DR7_L0 = 1u << 0;   // DR0 enabled; R/W0 = 00 (execute), LEN0 = 00
 
 Hold* volatile active = nullptr;
+bool (*volatile step_hook)(arch::TrapFrame* frame) = nullptr;
 
 NOT_PATCHABLE void disarm(arch::TrapFrame* frame) {
     arch::write_dr7(0);
@@ -23,6 +25,10 @@ NOT_PATCHABLE void disarm(arch::TrapFrame* frame) {
 NOT_PATCHABLE bool debug_trap(arch::TrapFrame* frame) {
     const uint32_t dr6 = arch::read_dr6();
     arch::write_dr6(0);   // DR6 keeps its bits until software clears them
+    if (dr6 & DR6_BS) {
+        bool (*hook)(arch::TrapFrame*) = step_hook;
+        if (hook && hook(frame)) return true;
+    }
     if (!(dr6 & DR6_B0)) return false;
     Hold* h = active;
     if (!h || frame->eip != h->address) {
@@ -92,5 +98,7 @@ void hold_release(Hold& h) {
 }
 
 void hold_clear() { active = nullptr; }
+
+void hold_set_step_hook(bool (*hook)(arch::TrapFrame* frame)) { step_hook = hook; }
 
 }  // namespace corral

@@ -23,6 +23,7 @@
 #include "kernel/sync/spinlock.h"
 
 namespace corral {
+namespace arch { struct TrapFrame; }
 
 enum class HoldMode { Running, InHandler, SwitchedOut };
 
@@ -44,5 +45,9 @@ void hold_arm_this_cpu(const Hold& h);
 bool hold_wait_arrived(Hold& h, uint64_t timeout_us);
 void hold_release(Hold& h);
 void hold_clear();
+
+// Single-step (TF) traps go to `hook` (patchtorture's preemption points);
+// it returns false for a trap it does not own.  Null: none.
+void hold_set_step_hook(bool (*hook)(arch::TrapFrame* frame));
 
 }  // namespace corral

@@ -7,6 +7,7 @@
 #include "kernel/cpu.h"
 #include "kernel/lib/string.h"
 #include "kernel/sched/thread.h"
+#include "patching/corral.h"
 
 namespace corral {
 namespace {
@@ -58,6 +59,7 @@ NOT_PATCHABLE void scan_thread(Thread* t, void* ctx) {
         record(s, t, t->context->eip, "switch context");
         walk_ebp_chain(s, t, t->context->ebp);
     }
+    if (corral_bug() == CorralBug::SkipTrapFrames) return;   // the broken scan (a negative control)
     int n = 0;
     for (arch::TrapFrame* f = t->frames; f && n < MAX_CHAIN; f = f->prev, n++) {
         record(s, t, f->eip, "trap frame");

@@ -12,7 +12,7 @@
 namespace corral {
 namespace {
 
-constexpr int MAX_WATCHED = 32;
+constexpr int MAX_WATCHED = 160;   // every patchtorture target, and then some
 struct Watched { uintptr_t start, end; };
 Watched watched[MAX_WATCHED];
 Spinlock watch_lock("torn-watch");
@@ -30,6 +30,12 @@ bool is_watched(uintptr_t eip) {
 NOT_PATCHABLE bool torn_fault(arch::TrapFrame* frame) {
     if (!is_watched(frame->eip) && !(frame->vector == arch::VECTOR_BREAKPOINT && is_watched(frame->eip - 1)))
         return false;
+    // Inside an interrupt handler there is no thread of its own to kill:
+    // this is a real kernel fault, and it panics with the frame.
+    if (frame->prev) {
+        kprintf("torn: fault at %#x inside an interrupt handler: no thread to kill\n", frame->eip);
+        return false;
+    }
     Thread* t = current_thread();
     TornFault f{t->id, {}, frame->vector, frame->eip, {}};
     str_copy(f.thread_name, t->name, sizeof f.thread_name);

@@ -83,8 +83,9 @@ void mark_applied(PatchRecord* r) {
 // Plans every patch (nothing is written if any plan fails), then writes
 // them all with one call of the strategy: one corral, or one set of int3
 // sync rounds, for the whole batch.
+constexpr int MAX_BATCH = 64;
+
 Result<void> apply_patches(PatchRecord* const* list, int count, const Strategy* strategy, const PatchHooks* hooks) {
-    constexpr int MAX_BATCH = 64;
     if (count < 1 || count > MAX_BATCH) return make_error("a batch holds 1..%d patches, not %d", MAX_BATCH, count);
     MutexGuard g(transactions);
     Patch* batch[MAX_BATCH];
@@ -114,6 +115,40 @@ Result<void> apply_patches(PatchRecord* const* list, int count, const Strategy* 
     }
     for (int i = 0; i < count; i++) mark_applied(list[i]);
     if (hooks && hooks->on_written) hooks->on_written(hooks->ctx);
+    return Ok{};
+}
+
+// Checks every patch (nothing is written if any check fails), then writes
+// their old bytes back with one call of the strategy: one corral, or one
+// set of int3 sync rounds, for the whole batch.  Each patch must be the top
+// of its target's stack, and a batch holds each target once.
+Result<void> revert_patches(PatchRecord* const* list, int count, const PatchHooks* hooks) {
+    if (count < 1 || count > MAX_BATCH) return make_error("a batch holds 1..%d patches, not %d", MAX_BATCH, count);
+    MutexGuard g(transactions);
+    Patch* batch[MAX_BATCH];
+    for (int i = 0; i < count; i++) {
+        PatchRecord* r = list[i];
+        if (r->state != PatchState::Applied) return make_error("%s is not applied", r->name);
+        for (int j = 0; j < i; j++)
+            if (list[j]->target == r->target)
+                return make_error("%s and %s are both on %s: a batch reverts one patch per function", list[j]->name,
+                                  r->name, r->target_name);
+        PatchRecord* top = applied_on(r->target, nullptr);
+        if (top != r)
+            return make_error("%s is stacked under %s on %s; revert %s first", r->name, top->name, r->target_name,
+                              top->name);
+        if (i > 0 && r->applied.strategy != batch[0]->strategy) return make_error("a batch must use one strategy");
+        TRY_VOID(verify_unchanged(*r));
+        batch[i] = &r->applied;
+    }
+    TRY_VOID(batch[0]->strategy->write(batch, count, Direction::Revert, hooks));
+    if (hooks && hooks->on_written) hooks->on_written(hooks->ctx);
+    for (int i = 0; i < count; i++) {
+        PatchRecord* r = list[i];
+        r->state = PatchState::Reverted;
+        if (!r->stacked_on) unwatch_range(watch_start(r));
+        r->stacked_on = nullptr;
+    }
     return Ok{};
 }
 
@@ -182,26 +217,9 @@ void transactions_init() {
     }
 }
 
-Result<void> patch_revert_batch(PatchRecord* const* list, int count) {
-    for (int i = count; i-- > 0;) TRY_VOID(patch_revert(list[i]));
-    return Ok{};
-}
+Result<void> patch_revert_batch(PatchRecord* const* list, int count) { return revert_patches(list, count, nullptr); }
 
-Result<void> patch_revert(PatchRecord* r, const PatchHooks* hooks) {
-    MutexGuard g(transactions);
-    if (r->state != PatchState::Applied) return make_error("%s is not applied", r->name);
-    PatchRecord* top = applied_on(r->target, nullptr);
-    if (top != r) return make_error("%s is stacked under %s on %s; revert %s first", r->name, top->name, r->target_name,
-                                    top->name);
-    TRY_VOID(verify_unchanged(*r));
-    Patch* one = &r->applied;
-    TRY_VOID(r->applied.strategy->write(&one, 1, Direction::Revert, hooks));
-    if (hooks && hooks->on_written) hooks->on_written(hooks->ctx);
-    r->state = PatchState::Reverted;
-    if (!r->stacked_on) unwatch_range(watch_start(r));
-    r->stacked_on = nullptr;
-    return Ok{};
-}
+Result<void> patch_revert(PatchRecord* r, const PatchHooks* hooks) { return revert_patches(&r, 1, hooks); }
 
 namespace {
 

@@ -40,7 +40,8 @@ void patch_for_each(void (*fn)(PatchRecord* p, void* ctx), void* ctx);
 // `strategy` null: the patch's default.
 Result<void> patch_apply(PatchRecord* p, const Strategy* strategy = nullptr, const PatchHooks* hooks = nullptr);
 Result<void> patch_revert(PatchRecord* p, const PatchHooks* hooks = nullptr);
-// All `count` patches with one strategy in one write (one corral).
+// All `count` patches with one strategy in one write (one corral, or one set
+// of int3 sync rounds); a batch revert takes each function once.
 Result<void> patch_apply_batch(PatchRecord* const* list, int count, const Strategy* strategy);
 Result<void> patch_revert_batch(PatchRecord* const* list, int count);
 

@@ -89,7 +89,17 @@ Thread* steal(int me) {
     return take_allowed(run_queues[victim], me);
 }
 
-bool reschedule_ipi(arch::TrapFrame*) { return true; }   // the work happens in sched_maybe_preempt
+// Wakeup preemption: a thread made runnable on another CPU gets that CPU at
+// the reschedule IPI, not after the running thread's slice.  (Patchers, the
+// reaper and every woken waiter depend on it under load; and the thread it
+// preempts stops at whatever instruction it was on, as a preempted thread
+// on real hardware does.)
+volatile bool woken[config::MAX_CPUS] = {};
+
+bool reschedule_ipi(arch::TrapFrame*) {
+    woken[cpu_index()] = true;
+    return true;   // the switch happens in sched_maybe_preempt
+}
 
 }  // namespace
 
@@ -108,6 +118,7 @@ NOT_PATCHABLE void schedule() {
     Cpu* c = this_cpu();
     const int me = c->index;
     Thread* cur = c->current;
+    woken[me] = false;
     if (cur->state == ThreadState::Running && !cur->is_idle) {
         cur->state = ThreadState::Ready;
         enqueue(cur, allowed_on(cur, me) ? me : pick_cpu(cur));
@@ -167,10 +178,23 @@ void sched_add_sleeper(Thread* t) {
     *p = t;
 }
 
+static void (*volatile tick_hooks[MAX_TICK_HOOKS])() = {};
+static volatile uint32_t hooks_running = 0;   // CPUs inside run_tick_hooks
+
+static NOT_PATCHABLE void run_tick_hooks() {
+    __atomic_add_fetch(&hooks_running, 1, __ATOMIC_ACQ_REL);
+    for (int i = 0; i < MAX_TICK_HOOKS; i++) {
+        void (*hook)() = tick_hooks[i];
+        if (hook) hook();
+    }
+    __atomic_sub_fetch(&hooks_running, 1, __ATOMIC_ACQ_REL);
+}
+
 NOT_PATCHABLE void sched_timer_tick() {
     Cpu* c = this_cpu();
     c->ticks = c->ticks + 1;
     if (c->current) c->current->slice_ticks--;
+    run_tick_hooks();
     if (c->index != 0) return;
     jiffies = jiffies + 1;
     // Wake the sleepers whose time has come.
@@ -196,7 +220,7 @@ NOT_PATCHABLE void sched_maybe_preempt(arch::TrapFrame* frame) {
     Cpu* c = this_cpu();
     Thread* cur = c->current;
     if (!cur || frame->prev || c->cli_depth > 0) return;
-    bool slice_over = cur->slice_ticks <= 0;
+    bool slice_over = cur->slice_ticks <= 0 || woken[c->index];
     bool idle_with_work = cur->is_idle && (run_queues[c->index].length > 0 || cpu_count() > 1);
     if (slice_over || idle_with_work) schedule();
 }
@@ -210,5 +234,22 @@ void set_running() {
     running = true;
 }
 }  // namespace sched_internal
+
+bool sched_add_tick_hook(void (*hook)()) {
+    for (auto& slot : tick_hooks) {
+        void (*empty)() = nullptr;
+        if (__atomic_compare_exchange_n(&slot, &empty, hook, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return true;
+    }
+    return false;
+}
+
+void sched_remove_tick_hook(void (*hook)()) {
+    for (auto& slot : tick_hooks) {
+        void (*expected)() = hook;
+        __atomic_compare_exchange_n(&slot, &expected, nullptr, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    }
+    // A CPU may have read the hook just before: wait until none is inside.
+    while (__atomic_load_n(&hooks_running, __ATOMIC_ACQUIRE) != 0) thread_yield();
+}
 
 }  // namespace corral

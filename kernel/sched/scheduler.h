@@ -20,8 +20,15 @@ void schedule();
 // Makes a Blocked or Sleeping thread runnable on a suitable CPU.
 void sched_wake(Thread* t);
 void sched_enqueue_new(Thread* t);
-// Timer interrupt on this CPU (slice accounting, sleepers on CPU 0).
+// Timer interrupt on this CPU (slice accounting, sleepers on CPU 0, then
+// the tick hooks).
 void sched_timer_tick();
+// Functions called on every CPU's timer tick, inside the interrupt
+// (interrupts off; they must not sleep).  At most MAX_TICK_HOOKS; removing
+// one returns after no CPU can still be inside it.
+constexpr int MAX_TICK_HOOKS = 4;
+bool sched_add_tick_hook(void (*hook)());
+void sched_remove_tick_hook(void (*hook)());
 // On the way out of an interrupt: preempt if it is due and allowed.
 void sched_maybe_preempt(arch::TrapFrame* frame);
 uint64_t sched_jiffies();

@@ -26,18 +26,25 @@ int next_id = 1;
 Thread idle_threads[config::MAX_CPUS];
 Thread main_thread;
 
+volatile int thread_total = 0;   // registered: alive, or dead and not yet freed
+
 void register_thread(Thread* t, const char* name) {
     str_copy(t->name, name, sizeof t->name);
     SpinlockGuard g(threads_lock);
     t->id = next_id++;
     t->all_next = all_threads;
     all_threads = t;
+    thread_total = thread_total + 1;
 }
 
 void unregister_thread(Thread* t) {
     SpinlockGuard g(threads_lock);
     for (Thread** p = &all_threads; *p; p = &(*p)->all_next)
-        if (*p == t) { *p = t->all_next; return; }
+        if (*p == t) {
+            *p = t->all_next;
+            thread_total = thread_total - 1;
+            return;
+        }
 }
 
 // The first code a new thread runs, "returned into" by switch_context.
@@ -172,6 +179,8 @@ void hand_to_reaper(Thread* t) {
 }  // namespace
 
 void reaper_start() { thread_create("reaper", reaper, nullptr); }
+
+int thread_count() { return thread_total; }
 
 void thread_detach(Thread* t) {
     SpinlockGuard g(t->join_lock);

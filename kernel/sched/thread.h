@@ -56,6 +56,8 @@ int thread_join(Thread* t);
 // Nobody will join `t`: once it exits, the reaper thread frees it.
 void thread_detach(Thread* t);
 void reaper_start();
+// Threads that exist: running, waiting, or dead and not yet freed.
+int thread_count();
 void thread_yield();
 void thread_sleep_ms(uint32_t ms);
 void thread_set_affinity(Thread* t, uint32_t affinity);

@@ -37,6 +37,7 @@ NOT_PATCHABLE void Spinlock::lock() {
         // A ticket is a place in the lock: count it as held, so that no
         // corral parks us while the lock may be handed to us.
         this_cpu()->spinlocks_held++;
+        this_cpu()->newest_lock = name_;
         const uint16_t mine = uint16_t(__atomic_fetch_add(&tickets_, 1u << 16, __ATOMIC_RELAXED) >> 16);
         while (uint16_t(__atomic_load_n(&tickets_, __ATOMIC_ACQUIRE)) != mine) {
             cross_cpu_relax();
@@ -53,6 +54,7 @@ NOT_PATCHABLE void Spinlock::lock() {
     owner_cpu_ = cpu_index();
     owner_pc_ = uintptr_t(__builtin_return_address(0));
     this_cpu()->spinlocks_held++;
+    this_cpu()->newest_lock = name_;
 }
 
 NOT_PATCHABLE bool Spinlock::looks_free() const {
@@ -76,6 +78,7 @@ NOT_PATCHABLE bool Spinlock::try_lock() {
     owner_cpu_ = cpu_index();
     owner_pc_ = uintptr_t(__builtin_return_address(0));
     this_cpu()->spinlocks_held++;
+    this_cpu()->newest_lock = name_;
     return true;
 }
 

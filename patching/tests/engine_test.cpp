@@ -220,6 +220,7 @@ KTEST(patching, batch_is_one_corral) {
     KEXPECT_EQ(corral_count(), before + 1);
     KEXPECT_EQ(demo_hot_counter(2), 7 + DEMO_V2_OFFSET);
     KREQUIRE(patch_revert_batch(list, 2).is_ok());
+    KEXPECT_EQ(corral_count(), before + 2);   // the revert too
     KEXPECT_EQ(demo_hot_counter(2), 7);
 }
 
@@ -232,7 +233,23 @@ KTEST(patching, int3_batch_shares_three_sync_rounds) {
     KEXPECT_EQ(demo_fentry_counter(1), 7 + DEMO_V2_OFFSET);
     KEXPECT_EQ(demo_fentry_square(4), 16 + DEMO_V2_OFFSET);
     KREQUIRE(patch_revert_batch(list, 2).is_ok());
+    KEXPECT_EQ(sync_count(), before + 6);
     KEXPECT_EQ(demo_fentry_square(4), 16);
+}
+
+KTEST(patching, batch_revert_takes_each_function_once) {
+    PatchRecord* hot = patch_find("hot");
+    PatchRecord* v3 = patch_find("hot-v3");
+    KREQUIRE(hot && v3);
+    KREQUIRE(patch_apply(hot).is_ok());
+    KREQUIRE(patch_apply(v3).is_ok());
+    PatchRecord* both[2] = {v3, hot};
+    Result<void> r = patch_revert_batch(both, 2);
+    KEXPECT(r.is_error() && str_contains(r.error(), "one patch per function"));
+    KEXPECT_EQ(demo_hot_counter(2), 7 + 2 * DEMO_V2_OFFSET);   // nothing written
+    KEXPECT(patch_revert(v3).is_ok());
+    KEXPECT(patch_revert(hot).is_ok());
+    KEXPECT_EQ(demo_hot_counter(2), 7);
 }
 
 struct Sleeper { volatile bool asleep; };

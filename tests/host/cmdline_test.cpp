@@ -41,7 +41,7 @@ void expect_defaults(const BootOptions& o)
     EXPECT_TRUE(o.wants_shell());
 }
 
-const char* const kKnownKeys = "(known: test demo stress bench strategy seed exit selftest)";
+const char* const kKnownKeys = "(known: test demo stress bench strategy seed broken exit selftest)";
 
 }  // namespace
 
@@ -117,7 +117,7 @@ TEST(Cmdline, Bench)
 
 TEST(Cmdline, EveryStrategy)
 {
-    for (const char* s : {"naive", "corral", "corral-scan", "hotpatch", "int3"}) {
+    for (const char* s : {"naive", "corral", "corral-scan", "hotpatch", "int3", "mixed", "all"}) {
         BootOptions o = ok(std::string("strategy=") + s);
         EXPECT_TRUE(o.has_strategy);
         EXPECT_STREQ(o.strategy, s);
@@ -206,9 +206,19 @@ TEST(Cmdline, BadNumber)
 TEST(Cmdline, UnknownStrategy)
 {
     EXPECT_EQ(err("strategy=yolo"),
-              "cmdline: unknown strategy 'yolo' (known: naive corral corral-scan hotpatch int3)");
+              "cmdline: unknown strategy 'yolo' (known: naive corral corral-scan hotpatch int3 mixed all)");
     EXPECT_EQ(err("strategy=corral-"),
-              "cmdline: unknown strategy 'corral-' (known: naive corral corral-scan hotpatch int3)");
+              "cmdline: unknown strategy 'corral-' (known: naive corral corral-scan hotpatch int3 mixed all)");
+}
+
+TEST(Cmdline, BrokenCorral)
+{
+    BootOptions o = ok("stress=5 strategy=corral-scan broken=skip-trap-frames");
+    EXPECT_TRUE(o.has_broken);
+    EXPECT_STREQ(o.broken, "skip-trap-frames");
+    EXPECT_STREQ(ok("broken=ack-before-park").broken, "ack-before-park");
+    EXPECT_EQ(err("broken=yes"), "cmdline: unknown broken 'yes' (known: ack-before-park skip-trap-frames)");
+    EXPECT_EQ(err("broken"), "cmdline: broken needs a value (broken=<ack-before-park|skip-trap-frames>)");
 }
 
 TEST(Cmdline, UnknownSelftest)

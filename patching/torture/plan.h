@@ -1,0 +1,94 @@
+// patchtorture's patch plan: the sequence of operations a patcher thread
+// performs, drawn from a seeded PRNG over the targets that patcher owns.
+//
+// The plan is pure logic (no kernel calls; the host tests run it too).  It
+// tracks what each owned target has applied, as if every operation it hands
+// out succeeds; the torture fails the run on the first operation that does
+// not.  So the sequence depends only on the seed and the patcher's number,
+// never on timing: the same seed gives the same sequence, and its digest
+// says so.  Patchers own disjoint targets, which keeps two patchers from
+// changing each other's state (they still race in the kernel: both ask for
+// corrals and sync rounds at once).
+#pragma once
+#include <stdint.h>
+
+namespace corral::torture {
+
+constexpr int MAX_BATCH = 16;      // patches in one batch operation
+constexpr int MAX_OWNED = 64;      // targets one patcher owns
+constexpr int MAX_FAMILIES = 3;
+
+enum class OpKind : uint8_t { Apply, Revert, Stack, BatchApply, BatchRevert };
+constexpr int OP_KINDS = 5;
+const char* op_kind_name(OpKind k);
+
+// What a target has applied, bottom first.  v2 and v3 are its two
+// replacement versions (v1 is the original).
+enum class Applied : uint8_t { None, V2, V3, V2V3 };
+
+struct Op {
+    OpKind kind;
+    int family;                  // all targets of one op are of one family (one strategy)
+    int count;                   // 1, or up to MAX_BATCH for a batch
+    int targets[MAX_BATCH];      // target ids
+    int version;                 // Apply/BatchApply/Stack: the version applied (2 or 3); reverts: 0
+};
+
+// xorshift64* seeded through splitmix64: small, fast, and the same on every
+// machine.
+class Rng {
+public:
+    explicit Rng(uint64_t seed = 1);
+    uint32_t next();
+    uint32_t below(uint32_t n);   // 0..n-1 (n >= 1)
+
+private:
+    uint64_t state_;
+};
+
+class Plan {
+public:
+    // One owned target: its id and family.
+    void init(uint32_t seed, int patcher);
+    bool own(int target, int family);   // false when MAX_OWNED are owned already
+    int owned() const { return count_; }
+
+    // The next operation (never fails while at least one target is owned),
+    // and the states updated as if it succeeded.
+    Op next();
+
+    uint64_t ops() const { return ops_; }
+    uint32_t digest() const { return digest_; }   // FNV-1a over every op handed out
+    Applied applied(int slot) const { return slots_[slot].applied; }
+    int target(int slot) const { return slots_[slot].target; }
+
+private:
+    struct Slot {
+        int target;
+        int family;
+        Applied applied;
+    };
+    bool fits(OpKind k, const Slot& s) const;
+    void take(Op& op, Slot& s);
+    void mix(uint32_t v);
+    int draw_kind();
+
+    Rng rng_;
+    Slot slots_[MAX_OWNED] = {};
+    int count_ = 0;
+    int families_[MAX_FAMILIES] = {};
+    int family_count_ = 0;
+    uint64_t ops_ = 0;
+    uint32_t digest_ = 2166136261u;
+};
+
+// The digest of the first `ops` operations of a fresh plan with this seed,
+// patcher and ownership (what the torture prints before it starts).
+struct Ownership {
+    const int* targets;
+    const int* families;
+    int count;
+};
+uint32_t plan_digest(uint32_t seed, int patcher, const Ownership& owned, uint64_t ops);
+
+}  // namespace corral::torture

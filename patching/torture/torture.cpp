@@ -1,0 +1,598 @@
+#include "patching/torture/torture.h"
+
+#include <stdarg.h>
+
+#include "arch/x86/cpu.h"
+#include "arch/x86/sections.h"
+#include "arch/x86/trap.h"
+
+#include "kernel/config.h"
+#include "kernel/console/console.h"
+#include "kernel/cpu.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/string.h"
+#include "kernel/sched/scheduler.h"
+#include "kernel/sched/thread.h"
+#include "kernel/shell.h"
+#include "kernel/smp.h"
+#include "kernel/symbols.h"
+#include "kernel/sync/spinlock.h"
+#include "kernel/time.h"
+#include "patching/corral.h"
+#include "patching/farjmp.h"
+#include "patching/hold.h"
+#include "patching/strategy.h"
+#include "patching/text_verify.h"
+#include "patching/torn.h"
+#include "patching/torture/plan.h"
+#include "patching/torture/targets.h"
+#include "patching/transaction.h"
+
+namespace corral {
+namespace {
+
+using namespace torture;
+
+constexpr int PATCHERS = 2;
+constexpr int CHURN_SLOTS = 4;                // short-lived threads running at once
+constexpr int CHURN_BACKLOG = 32;             // exited ones not yet freed by the reaper, at most
+constexpr int WORKERS_PER_CPU = 2;            // one pinned to the CPU, one free to move
+constexpr int MAX_WORKERS = WORKERS_PER_CPU * config::MAX_CPUS;
+constexpr uint32_t STEP_EVERY = 32;           // worker passes per preemption point (more: corral-scan gives up)
+constexpr uint64_t PROGRESS_US = 5000000;
+constexpr uint64_t PLAN_DIGEST_OPS = 1000;    // the printed digest covers this many ops per patcher
+
+// What one run patches: the strategy for each family (null: left alone).
+struct Mode {
+    char name[16];
+    const Strategy* by_family[FAMILIES];
+    bool control;   // expected to fail: an unsafe strategy or a broken corral
+};
+
+struct Records {
+    PatchRecord* v2;
+    PatchRecord* v3;
+};
+Records records[TARGETS];
+bool defined = false;
+
+struct Patcher {
+    int index;
+    Plan plan;
+    Thread* thread;
+    volatile uint64_t flips;
+};
+
+struct Run {
+    Mode mode;
+    uint32_t seconds, seed;
+    volatile bool stop_patchers, stop_workers, tick_calls;
+    bool irq_family[FAMILIES];
+    volatile bool failed;
+    char why[240];
+    Spinlock why_lock{"torture-why"};
+    uint64_t start_us, failed_at_us;
+    CallCtx* worker_ctx[MAX_WORKERS];
+    Thread* workers[MAX_WORKERS];
+    int worker_count;
+    CallCtx* irq_ctx[config::MAX_CPUS];
+    CallCtx* churn_ctx[CHURN_SLOTS];
+    volatile bool churn_busy[CHURN_SLOTS];
+    volatile uint32_t churned;
+    Thread* churner;
+    Patcher patchers[PATCHERS];
+    volatile uint32_t passes_by_cpu[config::MAX_CPUS];   // worker passes over every target
+    volatile uint32_t preempt_points;
+    int stepped_families[FAMILIES];    // the patched ones
+    int stepped_family_count;
+    uint64_t corrals0, syncs0, shootdowns0, deferrals0;
+    uint32_t torn0;
+};
+
+Run* run = nullptr;
+volatile bool running = false;
+
+void fail(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void fail(const char* fmt, ...) {
+    SpinlockGuard g(run->why_lock);
+    if (run->failed) return;   // the first failure is the verdict
+    va_list ap;
+    va_start(ap, fmt);
+    vformat(run->why, sizeof run->why, fmt, ap);
+    va_end(ap);
+    run->failed_at_us = now_us();
+    run->failed = true;
+}
+
+void check_ctx(const CallCtx* c, const char* who) {
+    if (c->bad)
+        fail("%s: a call of %s returned %#x, which is no version's signature", who, target(c->bad_target).symbol,
+             c->bad_signature);
+    if (c->torn_bodies)
+        fail("%s: a far-jmp target ran a torn mov (signature %#x): bytes changed under it", who, c->torn_signature);
+}
+
+// ---------------------------------------------------------------- callers
+
+// A preemption point (see call_target_stepped): the thread single-stepped
+// into a target and is now past its first instruction -- for a far-jmp
+// target, at +2, inside the 7 bytes a patch overwrites.  It sleeps there a
+// tick, switched out with this #DB frame as its only record of where it is:
+// what corral-scan must find, and what the controls must miss.
+bool preemption_point(arch::TrapFrame* f) {
+    Run* r = run;
+    if (!r) return false;
+    if (is_target_entry(f->eip)) return true;   // at the entry: one more step
+    f->eflags &= ~arch::EFLAGS_TF;
+    __atomic_add_fetch(&r->preempt_points, 1, __ATOMIC_RELAXED);
+    Thread* t = current_thread();
+    if (!f->prev && t && !t->is_idle) thread_sleep_ms(1);
+    return true;
+}
+
+void worker(void* arg) {
+    const int w = int(reinterpret_cast<uintptr_t>(arg));
+    CallCtx* c = run->worker_ctx[w];
+    const int start = (w * 37) % TARGETS;   // workers meet the targets in different orders
+    char who[24];
+    format(who, sizeof who, "worker %d", w);
+    for (uint32_t pass = 0; !run->stop_workers; pass++) {
+        int stepped = -1;
+        if (pass % STEP_EVERY == 0 && run->stepped_family_count) {
+            const int f = run->stepped_families[(pass / STEP_EVERY) % uint32_t(run->stepped_family_count)];
+            stepped = f * PER_FAMILY + int((pass / STEP_EVERY * 7 + uint32_t(w)) % PER_FAMILY);
+        }
+        for (int j = 0; j < TARGETS; j++) {
+            const int id = (start + j) % TARGETS;
+            if (id == stepped) call_target_stepped(c, id);
+            else call_target(c, id);
+        }
+        const int cpu = cpu_index();
+        run->passes_by_cpu[cpu] = run->passes_by_cpu[cpu] + 1;   // approximate: two threads may share a CPU
+        check_ctx(c, who);
+    }
+}
+
+// The timer interrupt calls target 0 of each family, on every CPU.
+NOT_PATCHABLE void tick() {
+    Run* r = run;
+    if (!r || !r->tick_calls) return;
+    CallCtx* c = r->irq_ctx[cpu_index()];
+    for (int f = 0; f < FAMILIES; f++)
+        if (r->irq_family[f]) call_target(c, f * PER_FAMILY);
+}
+
+void churn_child(void* arg) {
+    const int slot = int(reinterpret_cast<uintptr_t>(arg));
+    CallCtx* c = run->churn_ctx[slot];
+    for (int j = 0; j < TARGETS; j++) call_target(c, j);
+    check_ctx(c, "churn thread");
+    __atomic_store_n(&run->churn_busy[slot], false, __ATOMIC_RELEASE);
+}
+
+// Threads created, run, exited and freed the whole time (by the reaper):
+// each free unmaps a stack, and that is a TLB shootdown.  The reaper is one
+// thread among many, so the churn waits for it rather than run the kernel
+// out of stacks.
+void churner(void*) {
+    const int baseline = thread_count();
+    while (!run->stop_workers) {
+        for (int s = 0; s < CHURN_SLOTS && thread_count() < baseline + CHURN_BACKLOG; s++) {
+            if (__atomic_load_n(&run->churn_busy[s], __ATOMIC_ACQUIRE)) continue;
+            run->churn_busy[s] = true;
+            Thread* t = thread_create("churn", churn_child, reinterpret_cast<void*>(uintptr_t(s)));
+            if (!t) {
+                run->churn_busy[s] = false;
+                break;
+            }
+            thread_detach(t);
+            run->churned = run->churned + 1;
+        }
+        thread_sleep_ms(1);
+    }
+}
+
+// ---------------------------------------------------------------- patchers
+
+PatchRecord* top_of(int t) {
+    return records[t].v3->state == PatchState::Applied ? records[t].v3 : records[t].v2;
+}
+
+Result<void> execute(const Op& op) {
+    const Strategy* s = run->mode.by_family[op.family];
+    PatchRecord* list[MAX_BATCH];
+    for (int i = 0; i < op.count; i++) {
+        const Records& r = records[op.targets[i]];
+        const bool revert = op.kind == OpKind::Revert || op.kind == OpKind::BatchRevert;
+        list[i] = revert ? top_of(op.targets[i]) : op.version == 3 ? r.v3 : r.v2;
+    }
+    switch (op.kind) {
+        case OpKind::Apply:
+        case OpKind::Stack: return patch_apply(list[0], s);
+        case OpKind::BatchApply: return patch_apply_batch(list, op.count, s);
+        case OpKind::Revert: return patch_revert(list[0]);
+        case OpKind::BatchRevert: return patch_revert_batch(list, op.count);
+    }
+    return make_error("unknown op");
+}
+
+void patcher(void* arg) {
+    Patcher& p = *static_cast<Patcher*>(arg);
+    while (!run->stop_patchers && !run->failed) {
+        const Op op = p.plan.next();
+        Result<void> r = execute(op);
+        if (r.is_error()) {
+            fail("patcher %d, op %llu (%s of %d %s target(s), first %s): %s", p.index,
+                 (unsigned long long)p.plan.ops(), op_kind_name(op.kind), op.count, family_name(op.family),
+                 target(op.targets[0]).symbol, r.error());
+            return;
+        }
+        p.flips = p.flips + uint64_t(op.count);
+    }
+}
+
+// Patcher k owns every k-th target of each patched family.
+void assign(Patcher& p, int k) {
+    p.index = k;
+    p.plan.init(run->seed, k);
+    for (int f = 0; f < FAMILIES; f++)
+        if (run->mode.by_family[f])
+            for (int i = k; i < PER_FAMILY; i += PATCHERS) p.plan.own(f * PER_FAMILY + i, f);
+}
+
+uint32_t plan_preview_digest() {
+    uint32_t d = 0;
+    for (int k = 0; k < PATCHERS; k++) {
+        Patcher p{};
+        assign(p, k);
+        for (uint64_t i = 0; i < PLAN_DIGEST_OPS; i++) p.plan.next();
+        d = d * 31 + p.plan.digest();
+    }
+    return d;
+}
+
+// ---------------------------------------------------------------- setup
+
+Result<void> define_patches() {
+    if (defined) return Ok{};
+    targets_init();
+    static const char* const defaults[FAMILIES] = {"corral-scan", "hotpatch", "int3"};
+    for (int t = 0; t < TARGETS; t++) {
+        const Target& tg = target(t);
+        char name[32];
+        format(name, sizeof name, "%s.v2", tg.symbol);
+        records[t].v2 = TRY(patch_define(name, tg.symbol, tg.v2, defaults[tg.family]));
+        format(name, sizeof name, "%s.v3", tg.symbol);
+        records[t].v3 = TRY(patch_define(name, tg.symbol, tg.v3, defaults[tg.family]));
+    }
+    defined = true;
+    return Ok{};
+}
+
+// Reverts every torture patch, top of each stack first.
+Result<void> unwind() {
+    for (int t = 0; t < TARGETS; t++)
+        while (top_of(t)->state == PatchState::Applied) TRY_VOID(patch_revert(top_of(t)));
+    return Ok{};
+}
+
+Result<Mode> mode_for(const char* name, CorralBug bug) {
+    Mode m{};
+    str_copy(m.name, name, sizeof m.name);
+    if (str_eq(name, "mixed")) {
+        m.by_family[FAR] = find_strategy("corral-scan");
+        m.by_family[HOT] = find_strategy("hotpatch");
+        m.by_family[FENTRY] = find_strategy("int3");
+    } else {
+        const Strategy* s = find_strategy(name);
+        if (!s) return make_error("stress: unknown strategy '%s' (one of: %s)", name, stress_strategy_names());
+        const int family = str_eq(name, "hotpatch") ? HOT : str_eq(name, "int3") ? FENTRY : FAR;
+        m.by_family[family] = s;
+        m.control = !s->is_safe();
+    }
+    if (bug != CorralBug::None) {
+        if (!m.by_family[FAR] || !str_eq(m.by_family[FAR]->name(), "corral-scan"))
+            return make_error("stress: broken=%s breaks corral-scan's corral: use strategy=corral-scan",
+                              corral_bug_name(bug));
+        m.control = true;
+    }
+    return m;
+}
+
+CallCtx* new_ctx(bool in_irq) {
+    auto* c = new CallCtx();
+    c->in_irq = in_irq;
+    return c;
+}
+
+// ---------------------------------------------------------------- reports
+
+struct Totals {
+    uint64_t calls;
+    uint64_t flips;
+};
+
+Totals totals() {
+    Totals t{0, 0};
+    auto add = [&t](const CallCtx* c) {
+        if (c)
+            for (int i = 0; i < TARGETS; i++) t.calls += c->made[i];
+    };
+    for (int w = 0; w < run->worker_count; w++) add(run->worker_ctx[w]);
+    for (int c = 0; c < cpu_count(); c++) add(run->irq_ctx[c]);
+    for (CallCtx* c : run->churn_ctx) add(c);
+    for (const Patcher& p : run->patchers) t.flips += p.flips;
+    return t;
+}
+
+void print_counts() {
+    const Totals t = totals();
+    kprintf("flips %llu, calls %llu, preemption points %u, deferrals %llu, corrals %llu, syncs %llu, shootdowns %llu, "
+            "threads churned %u",
+            (unsigned long long)t.flips, (unsigned long long)t.calls, run->preempt_points,
+            (unsigned long long)(far_jmp_deferral_count() - run->deferrals0),
+            (unsigned long long)(corral_count() - run->corrals0), (unsigned long long)(sync_count() - run->syncs0),
+            (unsigned long long)(tlb_shootdown_count() - run->shootdowns0), run->churned);
+}
+
+void print_progress(uint64_t elapsed_us) {
+    kprintf("patchtorture: %llu s: ", (unsigned long long)(elapsed_us / 1000000));
+    print_counts();
+    kprintf("; worker passes by cpu:");
+    for (int c = 0; c < cpu_count(); c++) kprintf(" %u", run->passes_by_cpu[c]);
+    kprintf("\n");
+}
+
+// calls made == calls counted by the version that ran == calls seen by the
+// caller, per target and version, over every caller.
+void check_conservation() {
+    for (int t = 0; t < TARGETS && !run->failed; t++) {
+        uint64_t made = 0, counted[VERSIONS] = {}, seen[VERSIONS] = {};
+        auto add = [&](const CallCtx* c) {
+            if (!c) return;
+            made += c->made[t];
+            for (int v = 1; v < VERSIONS; v++) {
+                counted[v] += c->counted[t][v];
+                seen[v] += c->seen[t][v];
+            }
+        };
+        for (int w = 0; w < run->worker_count; w++) add(run->worker_ctx[w]);
+        for (int c = 0; c < cpu_count(); c++) add(run->irq_ctx[c]);
+        for (CallCtx* c : run->churn_ctx) add(c);
+        const uint64_t sum = counted[1] + counted[2] + counted[3];
+        if (made != sum || counted[1] != seen[1] || counted[2] != seen[2] || counted[3] != seen[3])
+            fail("calls of %s not conserved: made %llu, ran v1/v2/v3 %llu/%llu/%llu, seen %llu/%llu/%llu",
+                 target(t).symbol, (unsigned long long)made, (unsigned long long)counted[1],
+                 (unsigned long long)counted[2], (unsigned long long)counted[3], (unsigned long long)seen[1],
+                 (unsigned long long)seen[2], (unsigned long long)seen[3]);
+    }
+}
+
+void check_torn() {
+    const uint32_t torn = torn_fault_count() - run->torn0;
+    if (torn == 0) return;
+    const TornFault f = last_torn_fault();
+    char where[64];
+    symbolize(f.eip, where, sizeof where);
+    fail("%u thread(s) died in torn bytes, the last '%s' at %s (%s executing %02x %02x %02x)", torn, f.thread_name,
+         where, arch::exception_name(f.vector), f.bytes[0], f.bytes[1], f.bytes[2]);
+}
+
+// The race must really have been run: a run where nothing was patched, or
+// no thread was churned, proved nothing.
+void check_it_happened() {
+    const Totals t = totals();
+    uint64_t irq_calls = 0;
+    for (int c = 0; c < cpu_count(); c++)
+        for (int i = 0; i < TARGETS; i++) irq_calls += run->irq_ctx[c]->made[i];
+    if (t.flips == 0) fail("no patch was applied or reverted");
+    else if (t.calls == 0) fail("no target was called");
+    else if (run->churned == 0) fail("no thread was churned");
+    else if (irq_calls == 0) fail("the timer interrupt never called a target");
+    else if (cpu_count() > 1 && tlb_shootdown_count() == run->shootdowns0) fail("no TLB shootdown happened");
+}
+
+// ---------------------------------------------------------------- one run
+
+void start_threads() {
+    const int n = cpu_count();
+    for (int c = 0; c < n; c++) run->irq_ctx[c] = new_ctx(true);
+    for (int s = 0; s < CHURN_SLOTS; s++) run->churn_ctx[s] = new_ctx(false);
+    for (int c = 0; c < n; c++)
+        for (int k = 0; k < WORKERS_PER_CPU; k++) {
+            const int w = run->worker_count++;
+            run->worker_ctx[w] = new_ctx(false);
+            char name[16];
+            format(name, sizeof name, "tw%d%s", c, k == 0 ? "pin" : "");
+            run->workers[w] = thread_create(name, worker, reinterpret_cast<void*>(uintptr_t(w)),
+                                            k == 0 ? 1u << c : AFFINITY_ANY);
+        }
+    run->tick_calls = sched_add_tick_hook(tick);
+    run->churner = thread_create("churner", churner, nullptr);
+    for (int k = 0; k < PATCHERS; k++) {
+        assign(run->patchers[k], k);
+        char name[16];
+        format(name, sizeof name, "patcher%d", k);
+        run->patchers[k].thread = thread_create(name, patcher, &run->patchers[k], 1u << ((k + 1) % n));
+    }
+}
+
+void stop_threads() {
+    run->stop_patchers = true;
+    for (Patcher& p : run->patchers) thread_join(p.thread);
+    run->stop_workers = true;
+    run->tick_calls = false;
+    sched_remove_tick_hook(tick);
+    thread_join(run->churner);
+    for (int w = 0; w < run->worker_count; w++) thread_join(run->workers[w]);
+    // A churn thread killed in torn bytes (a control) never frees its slot.
+    const uint64_t deadline = now_us() + (torn_fault_count() != run->torn0 ? 1000000 : 10000000);
+    for (int s = 0; s < CHURN_SLOTS; s++)
+        while (__atomic_load_n(&run->churn_busy[s], __ATOMIC_ACQUIRE) && now_us() < deadline) thread_sleep_ms(1);
+    for (int s = 0; s < CHURN_SLOTS; s++)
+        if (run->churn_busy[s] && torn_fault_count() == run->torn0) fail("a churn thread never finished");
+}
+
+bool run_one(const Mode& mode, const StressOptions& o) {
+    run = new Run();
+    run->mode = mode;
+    run->seconds = o.seconds;
+    run->seed = o.seed;
+    // A target torn in a control would fault inside the timer interrupt,
+    // with no thread of its own to kill: controls call only the families
+    // they leave alone from there.
+    for (int f = 0; f < FAMILIES; f++) {
+        run->irq_family[f] = !(mode.control && mode.by_family[f]);
+        if (mode.by_family[f]) run->stepped_families[run->stepped_family_count++] = f;
+    }
+    kprintf("patchtorture: strategy=%s cpus=%d seconds=%u seed=%u%s%s: %d targets (%d per family: far-jmp, hotpatch, "
+            "fentry), patching",
+            mode.name, cpu_count(), o.seconds, o.seed, o.bug != CorralBug::None ? " broken=" : "",
+            o.bug != CorralBug::None ? corral_bug_name(o.bug) : "", TARGETS, PER_FAMILY);
+    for (int f = 0; f < FAMILIES; f++)
+        if (mode.by_family[f]) kprintf(" %s with %s", family_name(f), mode.by_family[f]->name());
+    kprintf("; %d patchers, %d workers per cpu, churn; plan digest %#x (first %llu ops of each patcher)%s\n", PATCHERS,
+            WORKERS_PER_CPU, plan_preview_digest(), (unsigned long long)PLAN_DIGEST_OPS,
+            mode.control ? "; a negative control: it must FAIL" : "");
+    run->corrals0 = corral_count();
+    run->syncs0 = sync_count();
+    run->shootdowns0 = tlb_shootdown_count();
+    run->deferrals0 = far_jmp_deferral_count();
+    run->torn0 = torn_fault_count();
+    corral_set_bug(o.bug);
+    hold_set_step_hook(preemption_point);
+    run->start_us = now_us();
+    start_threads();
+
+    uint64_t next_progress = run->start_us + PROGRESS_US;
+    const uint64_t end = run->start_us + uint64_t(o.seconds) * 1000000;
+    while (!run->failed && now_us() < end) {
+        thread_sleep_ms(50);
+        check_torn();
+        if (now_us() >= next_progress) {
+            print_progress(now_us() - run->start_us);
+            next_progress += PROGRESS_US;
+        }
+    }
+    stop_threads();
+    hold_set_step_hook(nullptr);
+    corral_set_bug(CorralBug::None);
+    check_torn();
+    const uint64_t ran_us = (run->failed ? run->failed_at_us : now_us()) - run->start_us;
+
+    // Back to the ELF's bytes: every patch reverted, the padding cleaned,
+    // the text verified.
+    Result<void> unwound = unwind();
+    if (unwound.is_error()) fail("reverting every patch at the end: %s", unwound.error());
+    Result<int> cleaned = patch_cleanup_padding();
+    if (cleaned.is_error()) fail("cleaning the hotpatch padding at the end: %s", cleaned.error());
+    const TextVerifyReport text = text_verify(false);
+    if (!text.table_present) fail("text verify: this build has no text hash");
+    else if (text.unexplained_chunks || text.patched_ranges)
+        fail("text verify: %d chunk(s) differ from the ELF, %d patched range(s) not restored (run 'text verify')",
+             text.unexplained_chunks, text.patched_ranges);
+    check_conservation();
+    if (!run->failed) check_it_happened();
+
+    uint32_t digest = 0;
+    uint64_t ops = 0;
+    for (const Patcher& p : run->patchers) {
+        digest = digest * 31 + p.plan.digest();
+        ops += p.plan.ops();
+    }
+    const bool ok = !run->failed;
+    kprintf("patchtorture: %s strategy=%s cpus=%d seconds=%u seed=%u", ok ? "SUCCESS" : "FAILURE", mode.name,
+            cpu_count(), o.seconds, o.seed);
+    if (o.bug != CorralBug::None) kprintf(" broken=%s", corral_bug_name(o.bug));
+    if (!ok) kprintf(": %s (after %llu.%01llu s)", run->why, (unsigned long long)(ran_us / 1000000),
+                     (unsigned long long)(ran_us / 100000 % 10));
+    kprintf("; ");
+    print_counts();
+    kprintf(", torn %u; ops %llu, sequence digest %#x; text %s\n", torn_fault_count() - run->torn0,
+            (unsigned long long)ops, digest, text.unexplained_chunks || text.patched_ranges ? "differs" : "verified");
+    for (int w = 0; w < run->worker_count; w++) delete run->worker_ctx[w];
+    for (int c = 0; c < cpu_count(); c++) delete run->irq_ctx[c];
+    // A slot still busy belongs to a churn thread that was killed (or is
+    // somehow still running): its context is left, and so is the run.
+    bool churn_done = true;
+    for (int s = 0; s < CHURN_SLOTS; s++) {
+        if (run->churn_busy[s]) churn_done = false;
+        else delete run->churn_ctx[s];
+    }
+    if (churn_done) delete run;
+    run = nullptr;
+    return ok;
+}
+
+}  // namespace
+
+const char* stress_strategy_names() { return "naive corral corral-scan hotpatch int3 mixed all"; }
+
+Result<bool> stress_run(const StressOptions& o) {
+    if (o.seconds < 1 || o.seconds > 86400) return make_error("stress: seconds must be 1..86400, not %u", o.seconds);
+    const bool all = str_eq(o.strategy, "all");
+    if (all && o.bug != CorralBug::None) return make_error("stress: broken= needs strategy=corral-scan, not all");
+    const char* const sequence[] = {"corral-scan", "hotpatch", "int3", "mixed"};
+    Mode modes[4];
+    int count = 0;
+    if (all)
+        for (const char* s : sequence) modes[count++] = TRY(mode_for(s, CorralBug::None));
+    else
+        modes[count++] = TRY(mode_for(o.strategy, o.bug));
+    if (__atomic_exchange_n(&running, true, __ATOMIC_ACQ_REL)) return make_error("stress: a run is in progress");
+    Result<void> defined_ok = define_patches();
+    if (defined_ok.is_error()) {
+        running = false;
+        return make_error("stress: defining the patches: %s", defined_ok.error());
+    }
+    int passed = 0;
+    for (int i = 0; i < count; i++) passed += run_one(modes[i], o) ? 1 : 0;
+    if (all)
+        kprintf("patchtorture: %s strategy=all: %d of %d runs passed (corral-scan, hotpatch, int3, mixed)\n",
+                passed == count ? "SUCCESS" : "FAILURE", passed, count);
+    running = false;
+    return passed == count;
+}
+
+}  // namespace corral
+
+namespace corral {
+namespace {
+
+// stress <seconds> [strategy|mixed|all] [seed=<n>] [broken=<bug>]
+int cmd_stress(int argc, char** argv) {
+    if (argc < 2 || argc > 5)
+        return shell_error("usage: stress <seconds> [strategy|mixed|all] [seed=<n>] [broken=<bug>]");
+    StressOptions o;
+    Result<uint32_t> secs = parse_u32(argv[1]);
+    if (secs.is_error()) return shell_error("stress: seconds: %s", secs.error());
+    o.seconds = secs.value();
+    bool have_strategy = false;
+    for (int i = 2; i < argc; i++) {
+        const char* a = argv[i];
+        if (str_starts_with(a, "seed=")) {
+            Result<uint32_t> seed = parse_u32(a + 5);
+            if (seed.is_error()) return shell_error("stress: seed: %s", seed.error());
+            o.seed = seed.value();
+        } else if (str_starts_with(a, "broken=")) {
+            if (!corral_bug_by_name(a + 7, &o.bug))
+                return shell_error("stress: unknown broken corral '%s' (one of: %s)", a + 7, CORRAL_BUG_NAMES);
+        } else if (!have_strategy) {
+            o.strategy = a;
+            have_strategy = true;
+        } else {
+            return shell_error("stress: unexpected '%s' (usage: stress <seconds> [strategy] [seed=<n>] [broken=<bug>])",
+                               a);
+        }
+    }
+    Result<bool> r = stress_run(o);
+    if (r.is_error()) return shell_error("%s", r.error());
+    return r.value() ? 0 : 1;
+}
+
+}  // namespace
+
+SHELL_COMMAND("stress", "stress <seconds> [strategy|mixed|all] [seed=<n>] [broken=<bug>]",
+              "patchtorture: patch under load on every cpu, then one SUCCESS/FAILURE verdict", cmd_stress);
+
+}  // namespace corral

@@ -1,0 +1,28 @@
+// patchtorture: the safe strategies under sustained SMP load (modelled on
+// Linux's rcutorture and locktorture).  Worker threads on every CPU call the
+// 96 targets (targets.h) in tight loops, a churn thread creates and reaps
+// short-lived threads (stack frees, so TLB shootdowns race the patcher), the
+// timer interrupt calls targets too, and two patcher threads on different
+// CPUs apply, revert, stack and batch patches as a seeded plan says
+// (plan.h).  Every call is checked; at the end every patch is reverted, the
+// padding cleaned and the text verified against the ELF.  One verdict line:
+//   patchtorture: SUCCESS ...   or   patchtorture: FAILURE <why> ...
+#pragma once
+#include <stdint.h>
+
+#include "patching/corral.h"
+
+namespace corral {
+
+struct StressOptions {
+    uint32_t seconds = 20;
+    const char* strategy = "all";   // a strategy, "mixed" (every safe one at once), or "all" (each, then mixed)
+    uint32_t seed = 1;
+    CorralBug bug = CorralBug::None;   // a broken corral, for the negative controls
+};
+
+// Runs it; true on SUCCESS.  Errors in the options come back as an error.
+Result<bool> stress_run(const StressOptions& options);
+const char* stress_strategy_names();   // what `strategy` may be
+
+}  // namespace corral
