@@ -49,7 +49,7 @@ CHECK_ACCEL = case "$(ACCEL)" in tcg|mttcg) ;; kvm) [ -w /dev/kvm ] && grep -qE 
 QEMU_FLAGS := -smp $(CPUS) -m 128M $(QEMU_ACCEL_$(ACCEL)) -display none \
               -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all iso run run-iso test test-bochs host-test demo debug deps clean
+.PHONY: all iso run run-iso test test-bochs stress host-test demo debug deps clean
 all: $(B)/corral.elf $(B)/compile_commands.json
 
 $(B)/%.o: %.cpp Makefile
@@ -158,6 +158,12 @@ run-iso: iso
 test: deps
 	@$(MAKE) --no-print-directory all iso $(B)/corral-test.iso
 	@scripts/run-tests
+
+# patchtorture: every safe strategy for 10^6 flips at -smp 4 and 10^5 at
+# -smp 8, and the negative controls (README: how long it takes).
+stress: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/stress
 
 host-test: deps
 	cmake -S tests/host -B $(B)/host -DCMAKE_BUILD_TYPE=Debug >/dev/null

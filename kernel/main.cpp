@@ -78,14 +78,17 @@ void run_selftest(const char* which) {
         ok = shell_execute(line) == 0 && ok;
     }
     if (options.has_stress) {
-        char line[96];
-        format(line, sizeof line, "stress %u %s seed=%u%s%s", options.stress_seconds,
-               options.has_strategy ? options.strategy : "all", options.has_seed ? options.seed : 1u,
+        char line[112], flips[24] = "";
+        if (options.has_flips) format(flips, sizeof flips, " flips=%u", options.flips);
+        format(line, sizeof line, "stress %u %s seed=%u%s%s%s", options.stress_seconds,
+               options.has_strategy ? options.strategy : "all", options.has_seed ? options.seed : 1u, flips,
                options.has_broken ? " broken=" : "", options.has_broken ? options.broken : "");
         ok = shell_execute(line) == 0 && ok;
     }
     if (options.has_seed && !options.has_stress)
         kprintf("seed=%u: only stress= uses a seed; ignored\n", options.seed);
+    if (options.has_flips && !options.has_stress)
+        kprintf("flips=%u: only stress= counts flips; ignored\n", options.flips);
     if (options.has_broken && !options.has_stress)
         kprintf("broken=%s: only stress= uses a broken corral; ignored\n", options.broken);
     if (options.has_strategy && !options.has_demo && !options.has_stress)

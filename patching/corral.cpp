@@ -44,6 +44,7 @@ uint64_t timeout_us = DEFAULT_TIMEOUT_US;
 volatile uint64_t completed = 0;
 volatile uint64_t syncs = 0;
 volatile uint64_t waited_for_lock = 0;
+volatile uint64_t gather_us_total = 0;
 volatile CorralBug bug = CorralBug::None;
 volatile uint32_t late_park[config::MAX_CPUS] = {};   // ack-before-park: the round each CPU still owes a park
 
@@ -219,6 +220,7 @@ NOT_PATCHABLE Result<void> corral_all_cpus(CorralWork work, void* ctx, CorralRep
                           (unsigned long long)report.wait_us, report.missing_mask);
     }
     set_phase(gen, Phase::Parked);
+    gather_us_total = gather_us_total + report.wait_us;   // under the corral lock
     Result<void> result = work(ctx, report);
     set_phase(gen, Phase::Release);
     wait_departed(want, gen);
@@ -242,6 +244,7 @@ NOT_PATCHABLE Result<void> sync_all_cpus() {
 }
 
 uint64_t corral_lock_waits() { return waited_for_lock; }
+uint64_t corral_gather_us_total() { return gather_us_total; }
 
 void corral_set_bug(CorralBug b) {
     if (b == CorralBug::AckBeforePark) sched_add_tick_hook(late_park_tick);

@@ -51,6 +51,7 @@ uint64_t corral_timeout_us();
 uint64_t corral_count();   // corrals completed (benchmarks, tests)
 uint64_t sync_count();     // sync rounds completed
 uint64_t corral_lock_waits();   // rounds that had to wait for another CPU's round
+uint64_t corral_gather_us_total();   // time spent gathering, over every completed corral
 // What round, if any, is waiting for `cpu`'s answer right now (race tests).
 enum class RoundKind { None, Corral, Sync };
 RoundKind corral_round_waiting_for(int cpu);

@@ -140,18 +140,32 @@ Result<void> panic_while_parked(void*, const CorralReport& report) {
 // report it, with no corral timeout or abort.
 int cmd_corral(int argc, char** argv) {
     if (argc == 1 || (argc == 2 && str_eq(argv[1], "stats"))) {
-        kprintf("corrals %llu, sync rounds %llu, rounds that waited for another cpu's %llu, timeout %llu us\n",
-                (unsigned long long)corral_count(), (unsigned long long)sync_count(),
-                (unsigned long long)corral_lock_waits(), (unsigned long long)corral_timeout_us());
+        const uint64_t n = corral_count();
+        kprintf("corrals %llu (gathering every cpu took %llu us on average), sync rounds %llu, rounds that waited for "
+                "another cpu's %llu, timeout %llu us, broken: %s\n",
+                (unsigned long long)n, (unsigned long long)(n ? corral_gather_us_total() / n : 0),
+                (unsigned long long)sync_count(), (unsigned long long)corral_lock_waits(),
+                (unsigned long long)corral_timeout_us(), corral_bug_name(corral_bug()));
+        return 0;
+    }
+    if (argc == 3 && str_eq(argv[1], "break")) {
+        CorralBug bug;
+        if (!corral_bug_by_name(argv[2], &bug))
+            return shell_error("corral break: unknown bug '%s' (one of: %s)", argv[2], CORRAL_BUG_NAMES);
+        corral_set_bug(bug);
+        if (bug != CorralBug::None)
+            kprintf("warning: the corral is now broken on purpose (%s): patches written with it can tear; "
+                    "'corral break none' repairs it\n", corral_bug_name(bug));
         return 0;
     }
     if (argc == 2 && str_eq(argv[1], "panic")) {
         Result<void> r = corral_all_cpus(panic_while_parked, nullptr);
         return shell_error("corral panic: the corral did not form: %s", r.is_error() ? r.error() : "?");
     }
-    return shell_error("usage: corral [stats|panic]");
+    return shell_error("usage: corral [stats|panic|break <bug>]");
 }
-SHELL_COMMAND("corral", "corral [stats|panic]", "corral counters; 'panic' panics with every other cpu parked (a test)",
+SHELL_COMMAND("corral", "corral [stats|panic|break <none|ack-before-park|skip-trap-frames>]",
+              "corral counters; 'panic' panics with every cpu parked (a test); 'break' breaks it on purpose",
               cmd_corral);
 
 }  // namespace

@@ -70,7 +70,7 @@ void Plan::take(Op& op, Slot& s) {
 // Batches are drawn most often: they flip the most patches per corral
 // (or per set of int3 sync rounds), which is what a long run is counted in.
 int Plan::draw_kind() {
-    constexpr uint32_t weights[OP_KINDS] = {3, 3, 2, 6, 6};   // apply revert stack batch-apply batch-revert
+    constexpr uint32_t weights[OP_KINDS] = {2, 2, 2, 7, 7};   // apply revert stack batch-apply batch-revert
     uint32_t r = rng_.below(20);
     for (int k = 0; k < OP_KINDS; k++) {
         if (r < weights[k]) return k;
@@ -102,7 +102,10 @@ Op Plan::next() {
         }
     }
     const bool batch = op.kind == OpKind::BatchApply || op.kind == OpKind::BatchRevert;
-    const int want = batch ? 1 + int(rng_.below(uint32_t(n < MAX_BATCH ? n : MAX_BATCH))) : 1;
+    // A batch takes from half to all of what fits (at most MAX_BATCH), so
+    // the states swing from mostly patched to mostly not and back.
+    const int most = n < MAX_BATCH ? n : MAX_BATCH;
+    const int want = batch ? most - int(rng_.below(uint32_t(most / 2 + 1))) : 1;
     op.version = op.kind == OpKind::Stack ? 3 : (op.kind == OpKind::Apply || op.kind == OpKind::BatchApply)
                                                     ? 2 + int(rng_.below(2))
                                                     : 0;
@@ -117,6 +120,12 @@ Op Plan::next() {
     for (int i = 0; i < op.count; i++) mix(uint32_t(op.targets[i]));
     ops_++;
     return op;
+}
+
+Applied Plan::applied_state(int target) const {
+    for (int i = 0; i < count_; i++)
+        if (slots_[i].target == target) return slots_[i].applied;
+    return Applied::None;
 }
 
 uint32_t plan_digest(uint32_t seed, int patcher, const Ownership& owned, uint64_t ops) {

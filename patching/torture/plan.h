@@ -59,8 +59,7 @@ public:
 
     uint64_t ops() const { return ops_; }
     uint32_t digest() const { return digest_; }   // FNV-1a over every op handed out
-    Applied applied(int slot) const { return slots_[slot].applied; }
-    int target(int slot) const { return slots_[slot].target; }
+    Applied applied_state(int target) const;   // None for a target not owned
 
 private:
     struct Slot {

@@ -38,8 +38,9 @@ constexpr int CHURN_SLOTS = 4;                // short-lived threads running at 
 constexpr int CHURN_BACKLOG = 32;             // exited ones not yet freed by the reaper, at most
 constexpr int WORKERS_PER_CPU = 2;            // one pinned to the CPU, one free to move
 constexpr int MAX_WORKERS = WORKERS_PER_CPU * config::MAX_CPUS;
-constexpr uint32_t STEP_EVERY = 32;           // worker passes per preemption point (more: corral-scan gives up)
+constexpr uint32_t STEP_EVERY = 64;           // worker passes per preemption point (more: corral-scan gives up)
 constexpr uint64_t PROGRESS_US = 5000000;
+constexpr uint64_t TORTURE_CORRAL_TIMEOUT_US = 20000000;
 constexpr uint64_t PLAN_DIGEST_OPS = 1000;    // the printed digest covers this many ops per patcher
 
 // What one run patches: the strategy for each family (null: left alone).
@@ -390,6 +391,10 @@ void check_it_happened() {
     else if (run->churned == 0) fail("no thread was churned");
     else if (irq_calls == 0) fail("the timer interrupt never called a target");
     else if (cpu_count() > 1 && tlb_shootdown_count() == run->shootdowns0) fail("no TLB shootdown happened");
+    else if (run->preempt_points == 0) fail("no thread was preempted inside a target");
+    else if (run->mode.by_family[FAR] && str_eq(run->mode.by_family[FAR]->name(), "corral-scan") &&
+             far_jmp_deferral_count() == run->deferrals0)
+        fail("the scan never found a thread inside a patch's bytes, so it was never tested");
 }
 
 // ---------------------------------------------------------------- one run
@@ -445,6 +450,7 @@ bool run_one(const Mode& mode, const StressOptions& o) {
         run->irq_family[f] = !(mode.control && mode.by_family[f]);
         if (mode.by_family[f]) run->stepped_families[run->stepped_family_count++] = f;
     }
+    if (o.flips) kprintf("patchtorture: until %u flips, at most %u s\n", o.flips, o.seconds);
     kprintf("patchtorture: strategy=%s cpus=%d seconds=%u seed=%u%s%s: %d targets (%d per family: far-jmp, hotpatch, "
             "fentry), patching",
             mode.name, cpu_count(), o.seconds, o.seed, o.bug != CorralBug::None ? " broken=" : "",
@@ -460,13 +466,17 @@ bool run_one(const Mode& mode, const StressOptions& o) {
     run->deferrals0 = far_jmp_deferral_count();
     run->torn0 = torn_fault_count();
     corral_set_bug(o.bug);
+    // A corral that aborts is a failure here, so the timeout is one that
+    // only a hang reaches, not a vCPU the host left unscheduled for a while.
+    const uint64_t timeout_before = corral_timeout_us();
+    corral_set_timeout_us(TORTURE_CORRAL_TIMEOUT_US);
     hold_set_step_hook(preemption_point);
     run->start_us = now_us();
     start_threads();
 
     uint64_t next_progress = run->start_us + PROGRESS_US;
     const uint64_t end = run->start_us + uint64_t(o.seconds) * 1000000;
-    while (!run->failed && now_us() < end) {
+    while (!run->failed && now_us() < end && !(o.flips && totals().flips >= o.flips)) {
         thread_sleep_ms(50);
         check_torn();
         if (now_us() >= next_progress) {
@@ -477,7 +487,10 @@ bool run_one(const Mode& mode, const StressOptions& o) {
     stop_threads();
     hold_set_step_hook(nullptr);
     corral_set_bug(CorralBug::None);
+    corral_set_timeout_us(timeout_before);
     check_torn();
+    if (o.flips && totals().flips < o.flips)
+        fail("only %llu of %u flips in %u s", (unsigned long long)totals().flips, o.flips, o.seconds);
     const uint64_t ran_us = (run->failed ? run->failed_at_us : now_us()) - run->start_us;
 
     // Back to the ELF's bytes: every patch reverted, the padding cleaned,
@@ -559,10 +572,10 @@ Result<bool> stress_run(const StressOptions& o) {
 namespace corral {
 namespace {
 
-// stress <seconds> [strategy|mixed|all] [seed=<n>] [broken=<bug>]
+// stress <seconds> [strategy|mixed|all] [seed=<n>] [flips=<n>] [broken=<bug>]
 int cmd_stress(int argc, char** argv) {
-    if (argc < 2 || argc > 5)
-        return shell_error("usage: stress <seconds> [strategy|mixed|all] [seed=<n>] [broken=<bug>]");
+    if (argc < 2 || argc > 6)
+        return shell_error("usage: stress <seconds> [strategy|mixed|all] [seed=<n>] [flips=<n>] [broken=<bug>]");
     StressOptions o;
     Result<uint32_t> secs = parse_u32(argv[1]);
     if (secs.is_error()) return shell_error("stress: seconds: %s", secs.error());
@@ -574,6 +587,11 @@ int cmd_stress(int argc, char** argv) {
             Result<uint32_t> seed = parse_u32(a + 5);
             if (seed.is_error()) return shell_error("stress: seed: %s", seed.error());
             o.seed = seed.value();
+        } else if (str_starts_with(a, "flips=")) {
+            Result<uint32_t> flips = parse_u32(a + 6);
+            if (flips.is_error() || flips.value() == 0)
+                return shell_error("stress: flips: %s", flips.is_error() ? flips.error() : "must be at least 1");
+            o.flips = flips.value();
         } else if (str_starts_with(a, "broken=")) {
             if (!corral_bug_by_name(a + 7, &o.bug))
                 return shell_error("stress: unknown broken corral '%s' (one of: %s)", a + 7, CORRAL_BUG_NAMES);
@@ -581,7 +599,7 @@ int cmd_stress(int argc, char** argv) {
             o.strategy = a;
             have_strategy = true;
         } else {
-            return shell_error("stress: unexpected '%s' (usage: stress <seconds> [strategy] [seed=<n>] [broken=<bug>])",
+            return shell_error("stress: unexpected '%s' (usage: stress <seconds> [strategy] [seed=<n>] [flips=<n>] [broken=<bug>])",
                                a);
         }
     }
@@ -592,7 +610,7 @@ int cmd_stress(int argc, char** argv) {
 
 }  // namespace
 
-SHELL_COMMAND("stress", "stress <seconds> [strategy|mixed|all] [seed=<n>] [broken=<bug>]",
+SHELL_COMMAND("stress", "stress <seconds> [strategy|mixed|all] [seed=<n>] [flips=<n>] [broken=<bug>]",
               "patchtorture: patch under load on every cpu, then one SUCCESS/FAILURE verdict", cmd_stress);
 
 }  // namespace corral

@@ -18,6 +18,8 @@ struct StressOptions {
     uint32_t seconds = 20;
     const char* strategy = "all";   // a strategy, "mixed" (every safe one at once), or "all" (each, then mixed)
     uint32_t seed = 1;
+    uint32_t flips = 0;                // stop once this many patches flipped (0: run `seconds`); then
+                                       // `seconds` is the limit, and not reaching `flips` in it fails
     CorralBug bug = CorralBug::None;   // a broken corral, for the negative controls
 };
 

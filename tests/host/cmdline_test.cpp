@@ -41,7 +41,7 @@ void expect_defaults(const BootOptions& o)
     EXPECT_TRUE(o.wants_shell());
 }
 
-const char* const kKnownKeys = "(known: test demo stress bench strategy seed broken exit selftest)";
+const char* const kKnownKeys = "(known: test demo stress bench strategy seed flips broken exit selftest)";
 
 }  // namespace
 
@@ -209,6 +209,14 @@ TEST(Cmdline, UnknownStrategy)
               "cmdline: unknown strategy 'yolo' (known: naive corral corral-scan hotpatch int3 mixed all)");
     EXPECT_EQ(err("strategy=corral-"),
               "cmdline: unknown strategy 'corral-' (known: naive corral corral-scan hotpatch int3 mixed all)");
+}
+
+TEST(Cmdline, Flips)
+{
+    BootOptions o = ok("stress=3600 strategy=int3 flips=1000000");
+    EXPECT_TRUE(o.has_flips);
+    EXPECT_EQ(o.flips, 1000000u);
+    EXPECT_EQ(err("flips=lots"), "cmdline: flips=lots: not a number");
 }
 
 TEST(Cmdline, BrokenCorral)

@@ -28,3 +28,12 @@ target_compile_definitions(corral_patching_tests PRIVATE
 )
 
 gtest_discover_tests(corral_patching_tests DISCOVERY_TIMEOUT 30)
+
+# patchtorture's seeded patch plan (pure logic).
+add_executable(corral_plan_tests
+    ${CORRAL_ROOT}/patching/torture/plan.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/plan_test.cpp
+)
+target_include_directories(corral_plan_tests PRIVATE ${CORRAL_ROOT})
+target_link_libraries(corral_plan_tests PRIVATE corral_pure GTest::gtest_main)
+gtest_discover_tests(corral_plan_tests DISCOVERY_TIMEOUT 30)

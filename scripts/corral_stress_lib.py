@@ -1,0 +1,188 @@
+"""patchtorture's host side: `make stress` (the full runs) and the short
+version `make test` runs.  Each run boots Corral with `stress=... exit`
+under QEMU and judges the serial log:
+
+  * a safe run passes when its last verdict line is `patchtorture: SUCCESS`
+    (with the flips it was asked for), the kernel exited with its success
+    code, and nothing panicked or reset;
+  * a negative control (an unsafe strategy, or a deliberately broken corral)
+    passes only when it was *caught*: a FAILURE verdict whose reason is a
+    thread killed in torn bytes or a call that returned no version's
+    signature, within the run's budget.  A control that ends in SUCCESS, in
+    a panic, or in FAILURE for any other reason (a patcher error, a corral
+    abort) was not caught, and fails `make stress`.
+
+Everything here but main() is pure, so tests/driver/test_stress.py checks it
+on made-up logs."""
+import argparse
+import os
+import re
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import List, Optional
+
+from corral_qemu_lib import (ACCELS, BANNER_RE, KERNEL_FAIL_EXIT, KERNEL_PASS_EXIT, log_lines, run_qemu)
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+LOGS = os.path.join(ROOT, "build", "stress-logs")
+
+VERDICT_RE = re.compile(r"^patchtorture: (?P<verdict>SUCCESS|FAILURE) strategy=(?P<strategy>\S+)")
+FLIPS_RE = re.compile(r"\bflips (?P<flips>\d+)")
+AFTER_RE = re.compile(r"\(after (?P<seconds>\d+(?:\.\d+)?) s\)")
+# What a caught control dies of (patching/torture/torture.cpp's wording).
+CAUGHT_RE = re.compile(r"died in torn bytes|ran a torn mov|no version's signature")
+
+
+@dataclass
+class Spec:
+    """One boot: `stress=<seconds> strategy=<strategy> [flips=] [broken=] seed= exit`."""
+    name: str
+    cpus: int
+    strategy: str
+    seconds: int                 # the run's limit (with flips: how long it may take)
+    flips: int = 0               # 0: run for `seconds`
+    broken: str = ""             # a deliberately broken corral
+    control: bool = False        # must be caught
+    seed: int = 1
+
+    def cmdline(self) -> str:
+        words = [f"stress={self.seconds}", f"strategy={self.strategy}", f"seed={self.seed}"]
+        if self.flips:
+            words.append(f"flips={self.flips}")
+        if self.broken:
+            words.append(f"broken={self.broken}")
+        return " ".join(words + ["exit"])
+
+
+@dataclass
+class Outcome:
+    passed: bool
+    reason: str
+    flips: Optional[int] = None
+
+
+SAFE = ("corral-scan", "hotpatch", "int3", "mixed")
+CONTROLS = (("naive", ""), ("corral", ""), ("corral-scan", "ack-before-park"), ("corral-scan", "skip-trap-frames"))
+CONTROL_BUDGET_S = 60            # a control must be caught within this (stated in the README)
+
+
+def full_plan(cpus4_flips: int = 1_000_000, cpus8_flips: int = 100_000) -> List[Spec]:
+    specs = []
+    for cpus, flips, limit in ((4, cpus4_flips, 4 * 3600), (8, cpus8_flips, 2 * 3600)):
+        specs += [Spec(f"smp{cpus}-{s}", cpus, s, limit, flips=flips) for s in SAFE]
+    specs += control_plan()
+    return specs
+
+
+def control_plan() -> List[Spec]:
+    return [Spec(f"smp4-control-{b or s}", 4, s, CONTROL_BUDGET_S, broken=b, control=True) for s, b in CONTROLS]
+
+
+def short_plan(seconds: int = 15) -> List[Spec]:
+    return [Spec(f"smp4-{s}", 4, s, seconds) for s in SAFE] + control_plan()
+
+
+def _short(line: str, limit: int = 200) -> str:
+    return line if len(line) <= limit else line[:limit - 3] + "..."
+
+
+def judge_stress(spec: Spec, log_text: str, exit_code: Optional[int], timed_out: bool) -> Outcome:
+    lines = log_lines(log_text)
+    banners = sum(1 for ln in lines if BANNER_RE.match(ln))
+    if banners >= 2:
+        return Outcome(False, f"reset detected ({banners} boot banners)")
+    panic = next((ln for ln in lines if ln.startswith("PANIC")), None)
+    if panic is not None:
+        return Outcome(False, _short(panic))
+    if banners == 0:
+        return Outcome(False, f"no boot banner (QEMU exit code {exit_code})")
+    verdicts = [ln for ln in lines if VERDICT_RE.match(ln)]
+    if timed_out:
+        return Outcome(False, "timeout: no verdict" if not verdicts else "timeout after the verdict")
+    if not verdicts:
+        last = next((ln for ln in reversed(lines) if ln.strip()), "no output")
+        return Outcome(False, f"no patchtorture verdict (last line: {_short(last)})")
+    verdict = verdicts[-1]
+    m = VERDICT_RE.match(verdict)
+    flips_m = FLIPS_RE.search(verdict)
+    flips = int(flips_m.group("flips")) if flips_m else None
+    success = m.group("verdict") == "SUCCESS"
+    if spec.control:
+        if success:
+            return Outcome(False, f"control not caught: it ended in SUCCESS ({_short(verdict)})", flips)
+        if not CAUGHT_RE.search(verdict):
+            return Outcome(False, f"control failed for another reason than torn bytes: {_short(verdict)}", flips)
+        after = AFTER_RE.search(verdict)
+        if after and float(after.group("seconds")) > spec.seconds:
+            return Outcome(False, f"caught after {after.group('seconds')} s, over the {spec.seconds} s budget", flips)
+        if exit_code != KERNEL_FAIL_EXIT:
+            return Outcome(False, f"QEMU exit code {exit_code}: the kernel did not report the failure", flips)
+        return Outcome(True, f"caught{' after ' + after.group('seconds') + ' s' if after else ''}: "
+                             f"{_short(verdict.split(': ', 2)[-1], 120)}", flips)
+    if not success:
+        return Outcome(False, _short(verdict), flips)
+    if spec.flips and (flips is None or flips < spec.flips):
+        return Outcome(False, f"SUCCESS with {flips} flips, fewer than the {spec.flips} asked for", flips)
+    if exit_code != KERNEL_PASS_EXIT:
+        return Outcome(False, f"QEMU exit code {exit_code}: expected the kernel's success code", flips)
+    return Outcome(True, f"{flips} flips", flips)
+
+
+def qemu_cmd(spec: Spec, kernel: str, accel: str) -> List[str]:
+    return ["qemu-system-i386", "-kernel", kernel, "-append", spec.cmdline(), "-smp", str(spec.cpus), "-m", "128M",
+            "-display", "none", "-monitor", "none", "-serial", "stdio",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", *ACCELS[accel]]
+
+
+def run_one(spec: Spec, kernel: str, accel: str):
+    log = os.path.join(LOGS, spec.name + ".log")
+    # The limit the kernel keeps, plus boot, the final revert and a margin.
+    timeout = spec.seconds + 120
+    r = run_qemu(qemu_cmd(spec, kernel, accel), log, timeout, echo=False)
+    return spec, judge_stress(spec, r.log_text, r.exit_code, r.timed_out), r.seconds, log
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description="patchtorture runs under QEMU (make stress; make test runs --short)")
+    p.add_argument("--short", action="store_true", help="the short version: 15 s per safe strategy, plus the controls")
+    p.add_argument("--seconds", type=int, default=15, help="with --short: seconds per safe strategy")
+    p.add_argument("--flips4", type=int, default=1_000_000, help="flips per safe strategy at -smp 4 (full run)")
+    p.add_argument("--flips8", type=int, default=100_000, help="flips per safe strategy at -smp 8 (full run)")
+    p.add_argument("--only", help="run only the specs whose name contains this")
+    p.add_argument("--jobs", type=int, default=int(os.environ.get("CORRAL_JOBS", "2")))
+    p.add_argument("--accel", choices=("tcg", "mttcg"), default="tcg",
+                   help="single-threaded TCG (default): one host core per QEMU, so --jobs 2 fills 2 cores")
+    p.add_argument("--kernel", default=os.path.join(ROOT, "build", "corral.elf"))
+    args = p.parse_args(argv)
+    if not os.path.isfile(args.kernel):
+        print(f"stress: {args.kernel} not found (run make first)")
+        return 2
+    specs = short_plan(args.seconds) if args.short else full_plan(args.flips4, args.flips8)
+    if args.only:
+        specs = [s for s in specs if args.only in s.name]
+    os.makedirs(LOGS, exist_ok=True)
+    print(f"stress: {len(specs)} runs, {args.jobs} at a time, accel {args.accel}; logs in build/stress-logs/",
+          flush=True)
+    start = time.monotonic()
+    passed = failed = 0
+    total_flips = 0
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for spec, outcome, seconds, log in pool.map(lambda s: run_one(s, args.kernel, args.accel), specs):
+            kind = "control" if spec.control else "run"
+            print(f"{'PASS' if outcome.passed else 'FAIL'} stress {spec.name} ({kind}, {seconds:.0f} s): "
+                  f"{outcome.reason}" + ("" if outcome.passed else f"  log: {os.path.relpath(log, ROOT)}"),
+                  flush=True)
+            passed += outcome.passed
+            failed += not outcome.passed
+            if not spec.control and outcome.flips:
+                total_flips += outcome.flips
+    minutes = (time.monotonic() - start) / 60
+    print(f"stress: {total_flips} flips in the safe runs; {minutes:.1f} minutes", flush=True)
+    print(f"{passed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
