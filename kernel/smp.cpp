@@ -81,9 +81,11 @@ StoppedCpus stop_other_cpus() {
 // down at once and a sender holds no lock while it waits (a lock held there
 // would stop a corral from parking it).  A slot's `pending` has a bit for
 // every CPU that has not yet dropped `va`; the sender writes `va` first and
-// does not touch it again until `pending` is empty.
+// does not touch it again until `pending` is empty.  One request covers a
+// range of pages (a whole stack), so freeing one costs one round of IPIs.
 struct ShootdownRequest {
     volatile uintptr_t va;
+    volatile uint32_t pages;
     volatile uint32_t pending;
 };
 ShootdownRequest shootdowns[config::MAX_CPUS];
@@ -102,7 +104,7 @@ NOT_PATCHABLE void serve_shootdowns(arch::TrapFrame*) {
     for (int c = 0; c < cpu_count(); c++) {
         ShootdownRequest& r = shootdowns[c];
         if (!(__atomic_load_n(&r.pending, __ATOMIC_ACQUIRE) & me)) continue;
-        arch::invlpg(r.va);
+        for (uint32_t p = 0; p < r.pages; p++) arch::invlpg(r.va + p * arch::PAGE_SIZE);
         __atomic_and_fetch(&r.pending, ~me, __ATOMIC_ACQ_REL);
     }
 }
@@ -190,13 +192,14 @@ void smp_route_isa_irq(int irq) {
 // Never gives up: a CPU that kept a stale mapping of a freed stack could
 // write into the frame's next owner, so there is no safe way to go on
 // without every answer.  A slow CPU is reported once a second instead.
-NOT_PATCHABLE Result<void> tlb_shootdown(uintptr_t va) {
-    arch::invlpg(va);
+NOT_PATCHABLE Result<void> tlb_shootdown_range(uintptr_t va, uint32_t pages) {
+    for (uint32_t p = 0; p < pages; p++) arch::invlpg(va + p * arch::PAGE_SIZE);
     if (!apic_mode || cpu_count() < 2) return Ok{};
     InterruptGuard no_preemption;   // our slot must not be reused by another thread on this CPU
     ShootdownRequest& r = shootdowns[cpu_index()];
     const uint32_t all = cpu_count() >= 32 ? 0xffffffffu : (1u << cpu_count()) - 1;
     r.va = va;
+    r.pages = pages;
     __atomic_store_n(&r.pending, all & ~(1u << cpu_index()), __ATOMIC_RELEASE);
     arch::ipi_send_all_but_self(arch::VECTOR_IPI_TLB_SHOOTDOWN);
     const uint64_t start = now_us();
@@ -213,6 +216,8 @@ NOT_PATCHABLE Result<void> tlb_shootdown(uintptr_t va) {
     return Ok{};
 }
 
+Result<void> tlb_shootdown(uintptr_t va) { return tlb_shootdown_range(va, 1); }
+
 uint64_t tlb_shootdown_count() { return shootdowns_done; }
 uint32_t smp_nmis_taken(int cpu) { return nmis_taken[cpu]; }
 
@@ -222,9 +227,11 @@ bool tlb_shootdown_waiting_for(int cpu) {
     return false;
 }
 
-Result<void> unmap_page_everywhere(uintptr_t va) {
-    arch::unmap_page(uint32_t(va));
-    return tlb_shootdown(va);
+Result<void> unmap_page_everywhere(uintptr_t va) { return unmap_pages_everywhere(va, 1); }
+
+Result<void> unmap_pages_everywhere(uintptr_t va, uint32_t pages) {
+    for (uint32_t p = 0; p < pages; p++) arch::unmap_page(uint32_t(va + p * arch::PAGE_SIZE));
+    return tlb_shootdown_range(va, pages);
 }
 
 void smp_init() {

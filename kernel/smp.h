@@ -25,10 +25,12 @@ int smp_expected_cpus();
 // mapping of a freed page is never acceptable), serving other CPUs' requests
 // meanwhile and printing one "still waiting for cpu N" line a second.
 Result<void> tlb_shootdown(uintptr_t va);
+Result<void> tlb_shootdown_range(uintptr_t va, uint32_t pages);   // one round for `pages` pages
 uint64_t tlb_shootdown_count();   // shootdowns completed (tests, torture)
 bool tlb_shootdown_waiting_for(int cpu);
 uint32_t smp_nmis_taken(int cpu);         // NMIs `cpu` took and survived (tests)   // a shootdown still needs `cpu`'s answer (race tests)
 // Unmaps a page on every CPU: the mapping, then the shootdown.
 Result<void> unmap_page_everywhere(uintptr_t va);
+Result<void> unmap_pages_everywhere(uintptr_t va, uint32_t pages);
 
 }  // namespace corral

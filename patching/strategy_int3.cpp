@@ -22,7 +22,7 @@ bool torn_breakpoint(arch::TrapFrame* frame);
 namespace {
 
 constexpr int SITE_LENGTH = 5;
-constexpr int MAX_POKE_SITES = 160;   // every patchtorture target, and then some
+constexpr int MAX_POKE_SITES = 192;   // every patchtorture target, and then some
 constexpr uint8_t NOP5[SITE_LENGTH] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
 
 // Every site ever poked keeps its entry, holding where the instruction

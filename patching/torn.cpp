@@ -12,7 +12,7 @@
 namespace corral {
 namespace {
 
-constexpr int MAX_WATCHED = 160;   // every patchtorture target, and then some
+constexpr int MAX_WATCHED = 192;   // every patchtorture target, and then some
 struct Watched { uintptr_t start, end; };
 Watched watched[MAX_WATCHED];
 Spinlock watch_lock("torn-watch");

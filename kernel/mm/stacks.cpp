@@ -36,14 +36,17 @@ void give_back_slot(int slot) {
 }
 
 // Unmaps and frees the first `pages` pages of a slot's stack.
+// The frames are freed only after every CPU has dropped the mappings (one
+// shootdown for the whole range): a stale mapping would alias a reused frame.
 void release_pages(int slot, uint32_t pages) {
-    for (uint32_t p = 0; p < pages; p++) {
-        const uintptr_t va = slot_base(slot) + arch::PAGE_SIZE * (p + 1);
-        const uint32_t frame = arch::lookup_pte(uint32_t(va)) & ~0xfffu;
-        Result<void> gone = unmap_page_everywhere(va);
-        if (gone.is_error()) panic("stack_free: %s", gone.error());   // a stale mapping would alias a reused frame
-        if (frame_free(frame).is_error()) panic("stack_free: frame %#x was not allocated", frame);
-    }
+    if (pages == 0) return;
+    const uintptr_t first = slot_base(slot) + arch::PAGE_SIZE;
+    uint32_t frames[PAGES];
+    for (uint32_t p = 0; p < pages; p++) frames[p] = arch::lookup_pte(uint32_t(first + arch::PAGE_SIZE * p)) & ~0xfffu;
+    Result<void> gone = unmap_pages_everywhere(first, pages);
+    if (gone.is_error()) panic("stack_free: %s", gone.error());
+    for (uint32_t p = 0; p < pages; p++)
+        if (frame_free(frames[p]).is_error()) panic("stack_free: frame %#x was not allocated", frames[p]);
 }
 
 }  // namespace

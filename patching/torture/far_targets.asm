@@ -16,10 +16,12 @@
 ;   +12 fe ff ...    a trap sled: at an even offset fe ff is FE /7, at an
 ;                    odd one ff fe is FF /7, both undefined (#UD).
 ;
-; Patched, the 7 bytes are  ea <L0> <L1> 3f 00 08 00  (jmp 0x08:0x003fL1L0
-; or 0x003eL1L0), L1 = fe or ff, L0 = 0x10..0x6a:
+; Patched, the 7 bytes are  ea <L0> <L1> <R> 00 08 00  (jmp 0x08:0x00RRL1L0,
+; R = 3f, 3e or 3d), L1 = fe or ff, L0 = 0x10..0x6a:
 ;   * a CPU resuming at +2 after the jmp (or part of it) was written meets
-;     <L1> <3f|3e> or <L1> 3f: FE /7 or FF /7 -> #UD;
+;     <L1> <3f|3e|3d> or <L1> 3f: FE /7 or FF /7 -> #UD (QEMU may first
+;     evaluate the memory operand and report #PF instead: a read, still a
+;     fault at +2);
 ;   * a CPU entering at +0 halfway through an apply meets ea with a selector
 ;     still old (01 5a or 08 5a, beyond the GDT) -> #GP;
 ;   * halfway through a revert it meets eb <L0>: a short jmp into the sled
@@ -29,7 +31,7 @@
 ;     two landings.
 
 %define SIG(id, version) (0x5a00003f | ((version) << 16) | ((id) << 8))
-%define FAR_TARGETS 32
+%define FAR_TARGETS 48
 
 extern torture_body
 
@@ -67,10 +69,10 @@ torture_far_ %+ i %+ _v3:
 %assign i i+1
 %endrep
 
-; The landings, two regions of the .patch_landing output section
-; (linker.ld): 0x3efe10.. for targets 16..31 and 0x3ffe10.. for 0..15
-; (0x3ffe00 is seed_example's).  Target i: L1 = 0xfe + (i / 8) % 2,
-; v2 at L0 = 0x10 + 12 * (i % 8), v3 six bytes after.
+; The landings, three regions of the .patch_landing output section
+; (linker.ld): 0x3ffe10.. for targets 0..15, 0x3efe10.. for 16..31 and
+; 0x3dfe10.. for 32..47 (0x3ffe00 is seed_example's).  Target i:
+; L1 = 0xfe + (i / 8) % 2, v2 at L0 = 0x10 + 12 * (i % 8), v3 six bytes after.
 %macro landings 1   ; first target of the region
 %assign j 0
 %rep 16
@@ -88,3 +90,5 @@ section .torture_landing_3f progbits alloc exec nowrite align=1
     landings 0
 section .torture_landing_3e progbits alloc exec nowrite align=1
     landings 16
+section .torture_landing_3d progbits alloc exec nowrite align=1
+    landings 32

@@ -43,15 +43,15 @@ bool Plan::own(int target, int family) {
     return true;
 }
 
-// Whether slot `s` can take part in an operation of kind `k`.  Batch
-// reverts take targets with one patch only, so no target is in a batch twice.
+// Whether slot `s` can take part in an operation of kind `k`.  (A batch
+// takes each target once: a batch revert reverts the top patch of each.)
 bool Plan::fits(OpKind k, const Slot& s) const {
     switch (k) {
         case OpKind::Apply:
         case OpKind::BatchApply: return s.applied == Applied::None;
-        case OpKind::Revert: return s.applied != Applied::None;
+        case OpKind::Revert:
+        case OpKind::BatchRevert: return s.applied != Applied::None;
         case OpKind::Stack: return s.applied == Applied::V2;
-        case OpKind::BatchRevert: return s.applied == Applied::V2 || s.applied == Applied::V3;
     }
     return false;
 }
@@ -70,8 +70,10 @@ void Plan::take(Op& op, Slot& s) {
 // Batches are drawn most often: they flip the most patches per corral
 // (or per set of int3 sync rounds), which is what a long run is counted in.
 int Plan::draw_kind() {
-    constexpr uint32_t weights[OP_KINDS] = {2, 2, 2, 7, 7};   // apply revert stack batch-apply batch-revert
-    uint32_t r = rng_.below(20);
+    constexpr uint32_t weights[OP_KINDS] = {1, 1, 1, 8, 8};   // apply revert stack batch-apply batch-revert
+    uint32_t total = 0;
+    for (uint32_t w : weights) total += w;
+    uint32_t r = rng_.below(total);
     for (int k = 0; k < OP_KINDS; k++) {
         if (r < weights[k]) return k;
         r -= weights[k];

@@ -15,7 +15,7 @@
 namespace corral::torture {
 
 constexpr int MAX_BATCH = 16;      // patches in one batch operation
-constexpr int MAX_OWNED = 64;      // targets one patcher owns
+constexpr int MAX_OWNED = 96;      // targets one patcher owns
 constexpr int MAX_FAMILIES = 3;
 
 enum class OpKind : uint8_t { Apply, Revert, Stack, BatchApply, BatchRevert };

@@ -26,7 +26,8 @@ volatile uint64_t section_count = 0;
 
 #define TORTURE_EACH(X)                                                                                     \
     X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17) X(18) \
-        X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30) X(31)
+        X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30) X(31) X(32) X(33) X(34)     \
+            X(35) X(36) X(37) X(38) X(39) X(40) X(41) X(42) X(43) X(44) X(45) X(46) X(47)
 
 // The far family is in far_targets.asm.
 #define DECLARE_FAR(i) extern "C" uint32_t torture_far_##i(CallCtx*);
@@ -75,10 +76,10 @@ const uintptr_t fentry_v2[PER_FAMILY] = {TORTURE_EACH(V2_FENTRY)};
 const uintptr_t fentry_v3[PER_FAMILY] = {TORTURE_EACH(V3_FENTRY)};
 
 // far_targets.asm's landing layout: target i lands at 0x00RR_L1L0 with
-// RR = 3f (i < 16) or 3e, L1 = fe + (i / 8) % 2, L0 = 0x10 + 12 * (i % 8)
+// RR = 0x3f - i / 16, L1 = fe + (i / 8) % 2, L0 = 0x10 + 12 * (i % 8)
 // (+6 for v3).
 uintptr_t far_landing(int i, int version) {
-    const uint32_t region = i < 16 ? 0x3f : 0x3e;
+    const uint32_t region = 0x3f - uint32_t(i / 16);
     const uint32_t l1 = 0xfe + uint32_t(i / 8) % 2;
     const uint32_t l0 = 0x10 + 12 * uint32_t(i % 8) + (version == 3 ? 6 : 0);
     return region << 16 | l1 << 8 | l0;

@@ -1,4 +1,4 @@
-// patchtorture's targets: 96 patchable functions in three families of 32,
+// patchtorture's targets: 144 patchable functions in three families of 48,
 // one per patch layout, each with two replacement versions.
 //
 //   far     far_targets.asm: seed_example-shaped, for naive / corral /
@@ -21,7 +21,7 @@ namespace corral::torture {
 
 enum Family : int { FAR = 0, HOT = 1, FENTRY = 2 };
 constexpr int FAMILIES = 3;
-constexpr int PER_FAMILY = 32;
+constexpr int PER_FAMILY = 48;
 constexpr int TARGETS = FAMILIES * PER_FAMILY;
 constexpr int VERSIONS = 4;                   // indices 1..3 used
 const char* family_name(int family);

@@ -1,6 +1,6 @@
 // patchtorture: the safe strategies under sustained SMP load (modelled on
 // Linux's rcutorture and locktorture).  Worker threads on every CPU call the
-// 96 targets (targets.h) in tight loops, a churn thread creates and reaps
+// 144 targets (targets.h) in tight loops, a churn thread creates and reaps
 // short-lived threads (stack frees, so TLB shootdowns race the patcher), the
 // timer interrupt calls targets too, and two patcher threads on different
 // CPUs apply, revert, stack and batch patches as a seeded plan says
