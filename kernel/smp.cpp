@@ -5,6 +5,7 @@
 #include "arch/x86/interrupts.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/paging.h"
+#include "arch/x86/safe_access.h"
 #include "arch/x86/sections.h"
 #include "arch/x86/topology.h"
 #include "arch/x86/trap.h"
@@ -56,11 +57,37 @@ bool timer_interrupt(arch::TrapFrame*) {
 // waiting for a shootdown, interrupts off -- so this wait needs nobody's
 // cooperation; it is bounded all the same, and says who stopped.
 constexpr uint64_t STOP_WAIT_US = 1000000;
+constexpr uint64_t SAMPLE_WAIT_US = 1000000;
 volatile bool stopping = false;
 volatile int stopped = 0;
 volatile uint32_t nmis_taken[config::MAX_CPUS];
-bool nmi(arch::TrapFrame*) {
+CpuSample samples[config::MAX_CPUS];
+volatile bool sample_wanted[config::MAX_CPUS];
+
+// Where the NMI found this CPU: its EIP and the return addresses above it.
+NOT_PATCHABLE void take_sample(const arch::TrapFrame* frame) {
+    CpuSample& s = samples[cpu_index()];
+    s.eips[0] = frame->eip;
+    s.count = 1;
+    uint32_t ebp = frame->ebp;
+    while (s.count < CpuSample::MAX && ebp && !(ebp & 3)) {
+        uint32_t next, ret;
+        if (safe_read_u32(reinterpret_cast<const void*>(ebp), &next) != 0 ||
+            safe_read_u32(reinterpret_cast<const void*>(ebp + 4), &ret) != 0 || !ret)
+            break;
+        s.eips[s.count++] = ret;
+        if (next <= ebp) break;
+        ebp = next;
+    }
+    s.interrupts_were_on = frame->eflags & arch::EFLAGS_IF;
+}
+
+bool nmi(arch::TrapFrame* frame) {
     if (!stopping) {
+        if (sample_wanted[cpu_index()]) {
+            take_sample(frame);
+            __atomic_store_n(&sample_wanted[cpu_index()], false, __ATOMIC_RELEASE);
+        }
         nmis_taken[cpu_index()] = nmis_taken[cpu_index()] + 1;   // e.g. a test's NMI while parked
         return true;
     }
@@ -211,6 +238,7 @@ NOT_PATCHABLE Result<void> tlb_shootdown_range(uintptr_t va, uint32_t pages) {
         next_report = now + SHOOTDOWN_REPORT_US;
         kprintf("tlb shootdown of %#zx: still waiting for cpu %d after %llu ms\n", va, __builtin_ctz(missing),
                 (unsigned long long)((now - start) / 1000));
+        smp_print_sample(__builtin_ctz(missing));
     }
     shootdowns_done = shootdowns_done + 1;
     return Ok{};
@@ -220,6 +248,36 @@ Result<void> tlb_shootdown(uintptr_t va) { return tlb_shootdown_range(va, 1); }
 
 uint64_t tlb_shootdown_count() { return shootdowns_done; }
 uint32_t smp_nmis_taken(int cpu) { return nmis_taken[cpu]; }
+
+bool sample_taken(void* cpu) { return !__atomic_load_n(&sample_wanted[uintptr_t(cpu)], __ATOMIC_ACQUIRE); }
+
+Result<CpuSample> smp_sample_cpu(int cpu) {
+    if (!apic_mode || cpu < 0 || cpu >= cpu_count() || cpu == cpu_index())
+        return make_error("cannot sample cpu %d from cpu %d", cpu, cpu_index());
+    __atomic_store_n(&sample_wanted[cpu], true, __ATOMIC_RELEASE);
+    arch::ipi_send_nmi(cpus[cpu].lapic_id);
+    if (!wait_until(sample_taken, reinterpret_cast<void*>(uintptr_t(cpu)), SAMPLE_WAIT_US)) {
+        sample_wanted[cpu] = false;
+        return make_error("cpu %d did not take the NMI within %llu ms", cpu,
+                          (unsigned long long)(SAMPLE_WAIT_US / 1000));
+    }
+    return samples[cpu];
+}
+
+void smp_print_sample(int cpu) {
+    Result<CpuSample> s = smp_sample_cpu(cpu);
+    if (s.is_error()) {
+        kprintf("  cpu %d: %s\n", cpu, s.error());
+        return;
+    }
+    kprintf("  cpu %d, interrupts %s, at:", cpu, s.value().interrupts_were_on ? "on" : "off");
+    for (int i = 0; i < s.value().count; i++) {
+        char where[64];
+        symbolize(s.value().eips[i], where, sizeof where);
+        kprintf("%s %s", i ? " <-" : "", where);
+    }
+    kprintf("\n");
+}
 
 bool tlb_shootdown_waiting_for(int cpu) {
     for (int c = 0; c < cpu_count(); c++)

@@ -28,6 +28,17 @@ Result<void> tlb_shootdown(uintptr_t va);
 Result<void> tlb_shootdown_range(uintptr_t va, uint32_t pages);   // one round for `pages` pages
 uint64_t tlb_shootdown_count();   // shootdowns completed (tests, torture)
 bool tlb_shootdown_waiting_for(int cpu);
+// Where `cpu` is right now, found by an NMI (it gets through interrupts-off
+// code): its EIP and the return addresses above it.  For reports about a
+// CPU that does not answer.
+struct CpuSample {
+    static constexpr int MAX = 6;
+    uintptr_t eips[MAX];
+    int count;
+    bool interrupts_were_on;
+};
+Result<CpuSample> smp_sample_cpu(int cpu);
+void smp_print_sample(int cpu);   // one line: symbolized
 uint32_t smp_nmis_taken(int cpu);         // NMIs `cpu` took and survived (tests)   // a shootdown still needs `cpu`'s answer (race tests)
 // Unmaps a page on every CPU: the mapping, then the shootdown.
 Result<void> unmap_page_everywhere(uintptr_t va);

@@ -8,6 +8,7 @@
 #include "kernel/cpu.h"
 #include "kernel/lib/string.h"
 #include "kernel/panic.h"
+#include "kernel/smp.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/thread.h"
 #include "kernel/sync/cross_cpu.h"
@@ -212,6 +213,7 @@ NOT_PATCHABLE Result<void> corral_all_cpus(CorralWork work, void* ctx, CorralRep
                 kprintf("corral: cpu %d did not answer: running '%s', %d spinlock(s) held%s%s%s\n", c,
                         m.current ? m.current->name : "?", m.spinlocks_held, m.spinlocks_held ? " (newest '" : "",
                         m.spinlocks_held && m.newest_lock ? m.newest_lock : "", m.spinlocks_held ? "')" : "");
+                smp_print_sample(c);
             }
         set_phase(gen, Phase::Abort);
         wait_departed(arrived, gen);

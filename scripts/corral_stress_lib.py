@@ -136,8 +136,8 @@ def qemu_cmd(spec: Spec, kernel: str, accel: str) -> List[str]:
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", *ACCELS[accel]]
 
 
-def run_one(spec: Spec, kernel: str, accel: str):
-    log = os.path.join(LOGS, spec.name + ".log")
+def run_one(spec: Spec, kernel: str, accel: str, logs: str):
+    log = os.path.join(logs, spec.name + ".log")
     # The limit the kernel keeps, plus boot, the final revert and a margin.
     timeout = spec.seconds + 120
     r = run_qemu(qemu_cmd(spec, kernel, accel), log, timeout, echo=False)
@@ -162,14 +162,15 @@ def main(argv=None) -> int:
     specs = short_plan(args.seconds) if args.short else full_plan(args.flips4, args.flips8)
     if args.only:
         specs = [s for s in specs if args.only in s.name]
-    os.makedirs(LOGS, exist_ok=True)
-    print(f"stress: {len(specs)} runs, {args.jobs} at a time, accel {args.accel}; logs in build/stress-logs/",
+    logs = os.path.join(LOGS, "short") if args.short else LOGS   # make test may run beside make stress
+    os.makedirs(logs, exist_ok=True)
+    print(f"stress: {len(specs)} runs, {args.jobs} at a time, accel {args.accel}; logs in {os.path.relpath(logs, ROOT)}/",
           flush=True)
     start = time.monotonic()
     passed = failed = 0
     total_flips = 0
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for spec, outcome, seconds, log in pool.map(lambda s: run_one(s, args.kernel, args.accel), specs):
+        for spec, outcome, seconds, log in pool.map(lambda s: run_one(s, args.kernel, args.accel, logs), specs):
             kind = "control" if spec.control else "run"
             print(f"{'PASS' if outcome.passed else 'FAIL'} stress {spec.name} ({kind}, {seconds:.0f} s): "
                   f"{outcome.reason}" + ("" if outcome.passed else f"  log: {os.path.relpath(log, ROOT)}"),

@@ -1,5 +1,7 @@
 #include "kernel/sched/scheduler.h"
 
+#include "kernel/sync/cross_cpu.h"
+
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/trap.h"
@@ -131,8 +133,12 @@ NOT_PATCHABLE void schedule() {
         cur->slice_ticks = SCHED_SLICE_TICKS;
         return;
     }
-    // It may still be switching out on the CPU that queued it.
-    while (__atomic_load_n(&next->on_cpu, __ATOMIC_ACQUIRE)) arch::cpu_relax();
+    // It may still be switching out on the CPU that queued it -- and that
+    // CPU may be parked in a corral halfway through its own schedule() (its
+    // run-queue lock wait answers corrals), so this wait must answer them
+    // too, or the corral waits for us while we wait for the parked CPU.
+    // (patchtorture found it: a 20 s stall that ended in a corral abort.)
+    while (__atomic_load_n(&next->on_cpu, __ATOMIC_ACQUIRE)) cross_cpu_relax();
     next->on_cpu = true;
     next->state = ThreadState::Running;
     next->cpu = me;

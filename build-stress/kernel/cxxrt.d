@@ -1,0 +1,4 @@
+build-stress/kernel/cxxrt.o: kernel/cxxrt.cpp arch/x86/cpu.h \
+ kernel/panic.h
+arch/x86/cpu.h:
+kernel/panic.h:

@@ -1,0 +1,1 @@
+build-stress/kernel/lib/memory.o: kernel/lib/memory.cpp
