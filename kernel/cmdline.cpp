@@ -14,7 +14,7 @@ bool BootOptions::wants_shell() const
 
 namespace {
 
-enum class KeyId { test, demo, stress, bench, strategy, seed, flips, broken, exit, selftest };
+enum class KeyId { test, demo, stress, bench, strategy, seed, flips, inject, broken, exit, selftest };
 enum class Kind { text, number, flag };
 
 // The strategies, and stress's "mixed" (every safe one at once) and "all".
@@ -40,6 +40,7 @@ constexpr KeyInfo kKeys[] = {
     {"strategy", KeyId::strategy, Kind::text, "<name>", kStrategies, 7},
     {"seed", KeyId::seed, Kind::number, "<n>", nullptr, 0},
     {"flips", KeyId::flips, Kind::number, "<n>", nullptr, 0},
+    {"inject", KeyId::inject, Kind::text, "<list>", nullptr, 0},
     {"broken", KeyId::broken, Kind::text, "<ack-before-park|skip-trap-frames>", kBroken, 2},
     {"exit", KeyId::exit, Kind::flag, "", nullptr, 0},
     {"selftest", KeyId::selftest, Kind::text, "<fail|panic|triple|hang|overflow|corral-panic>", kSelftests, 6},
@@ -63,6 +64,7 @@ Target target_of(BootOptions& o, KeyId id)
     case KeyId::strategy: return {&o.has_strategy, o.strategy, sizeof(o.strategy), nullptr};
     case KeyId::seed: return {&o.has_seed, nullptr, 0, &o.seed};
     case KeyId::flips: return {&o.has_flips, nullptr, 0, &o.flips};
+    case KeyId::inject: return {&o.has_inject, o.inject, sizeof(o.inject), nullptr};
     case KeyId::broken: return {&o.has_broken, o.broken, sizeof(o.broken), nullptr};
     case KeyId::exit: return {&o.exit_when_done, nullptr, 0, nullptr};
     case KeyId::selftest: return {&o.has_selftest, o.selftest, sizeof(o.selftest), nullptr};

@@ -2,7 +2,8 @@
 //
 //   [<kernel path>] [test=<glob>] [demo=<name|all>] [stress=<seconds>]
 //                   [bench=<name|all>] [strategy=<name|mixed|all>] [seed=<n>]
-//                   [flips=<n>] [broken=<ack-before-park|skip-trap-frames>] [exit]
+//                   [flips=<n>] [inject=<list>] [broken=<ack-before-park|skip-trap-frames>]
+//                   [exit]
 //                   [selftest=<fail|panic|triple|hang|overflow>]
 //
 // Words are separated by spaces or tabs.  QEMU's multiboot loader puts the
@@ -32,6 +33,8 @@ struct BootOptions {
     uint32_t seed = 0;
     bool has_flips = false;
     uint32_t flips = 0;          // stress: stop after this many patch flips (stress= is then the limit)
+    bool has_inject = false;
+    char inject[64] = {};        // stress: fault injections, comma-separated (patching/torture/inject.h)
     bool has_broken = false;
     char broken[20] = {};        // a deliberately broken corral for stress (patching/corral.h)
     bool exit_when_done = false;  // `exit`: power off via isa-debug-exit when done

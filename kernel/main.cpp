@@ -78,10 +78,11 @@ void run_selftest(const char* which) {
         ok = shell_execute(line) == 0 && ok;
     }
     if (options.has_stress) {
-        char line[112], flips[24] = "";
+        char line[192], flips[24] = "";
         if (options.has_flips) format(flips, sizeof flips, " flips=%u", options.flips);
-        format(line, sizeof line, "stress %u %s seed=%u%s%s%s", options.stress_seconds,
+        format(line, sizeof line, "stress %u %s seed=%u%s%s%s%s%s", options.stress_seconds,
                options.has_strategy ? options.strategy : "all", options.has_seed ? options.seed : 1u, flips,
+               options.has_inject ? " inject=" : "", options.has_inject ? options.inject : "",
                options.has_broken ? " broken=" : "", options.has_broken ? options.broken : "");
         ok = shell_execute(line) == 0 && ok;
     }
@@ -89,6 +90,8 @@ void run_selftest(const char* which) {
         kprintf("seed=%u: only stress= uses a seed; ignored\n", options.seed);
     if (options.has_flips && !options.has_stress)
         kprintf("flips=%u: only stress= counts flips; ignored\n", options.flips);
+    if (options.has_inject && !options.has_stress)
+        kprintf("inject=%s: only stress= injects faults; ignored\n", options.inject);
     if (options.has_broken && !options.has_stress)
         kprintf("broken=%s: only stress= uses a broken corral; ignored\n", options.broken);
     if (options.has_strategy && !options.has_demo && !options.has_stress)

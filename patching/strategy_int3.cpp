@@ -10,6 +10,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/sections.h"
 #include "arch/x86/trap.h"
+#include "kernel/sched/wait_queue.h"
 #include "kernel/sync/spinlock.h"
 #include "patching/corral.h"
 #include "patching/farjmp.h"
@@ -45,7 +46,7 @@ PokeSite* site_slot(uintptr_t address) {
         if (!s.address) return &s;
     return nullptr;
 }
-Spinlock poke_lock("text_poke_bp");
+Mutex poke_mutex("text_poke_bp");
 
 // Where the 5-byte instruction `bytes` at `address` sends a CPU.
 uintptr_t resume_address(uintptr_t address, const uint8_t* bytes) {
@@ -108,7 +109,12 @@ Result<void> roll_back(Patch* const* batch, int count, Direction dir, const Erro
 
 Result<void> poke_batch(Patch* const* batch, int count, Direction dir, const PatchHooks* hooks) {
     if (count > MAX_POKE_SITES) return make_error("int3: %d sites in one batch (max %d)", count, MAX_POKE_SITES);
-    SpinlockGuard g(poke_lock);   // interrupts stay off on this CPU: no preemption mid-protocol
+    // One text_poke_bp at a time, and interrupts off: no preemption
+    // mid-protocol.  Not a spinlock: a CPU holding one is never parked, and
+    // between its sync rounds this one waits for the corral lock -- held,
+    // maybe, by another CPU's corral that is waiting for this CPU to park.
+    MutexGuard serial(poke_mutex);
+    InterruptGuard no_preemption;
     static constexpr uint8_t INT3 = 0xcc;
     for (int i = 0; i < count; i++)
         if (!site_slot(batch[i]->edits[0].address))

@@ -44,6 +44,7 @@ class Spec:
     seconds: int                 # the run's limit (with flips: how long it may take)
     flips: int = 0               # 0: run for `seconds`
     broken: str = ""             # a deliberately broken corral
+    inject: str = ""             # fault injections (patching/torture/inject.h)
     control: bool = False        # must be caught
     seed: int = 1
 
@@ -51,6 +52,8 @@ class Spec:
         words = [f"stress={self.seconds}", f"strategy={self.strategy}", f"seed={self.seed}"]
         if self.flips:
             words.append(f"flips={self.flips}")
+        if self.inject:
+            words.append(f"inject={self.inject}")
         if self.broken:
             words.append(f"broken={self.broken}")
         return " ".join(words + ["exit"])
@@ -72,6 +75,7 @@ def full_plan(cpus4_flips: int = 1_000_000, cpus8_flips: int = 100_000) -> List[
     specs = []
     for cpus, flips, limit in ((4, cpus4_flips, 4 * 3600), (8, cpus8_flips, 2 * 3600)):
         specs += [Spec(f"smp{cpus}-{s}", cpus, s, limit, flips=flips) for s in SAFE]
+        specs.append(Spec(f"smp{cpus}-inject-all", cpus, "mixed", 300, inject="all"))
     specs += control_plan()
     return specs
 
@@ -80,8 +84,12 @@ def control_plan() -> List[Spec]:
     return [Spec(f"smp4-control-{b or s}", 4, s, CONTROL_BUDGET_S, broken=b, control=True) for s, b in CONTROLS]
 
 
+INJECT_SECONDS = 45             # one round of every injection, with the gaps between them
+
+
 def short_plan(seconds: int = 15) -> List[Spec]:
-    return [Spec(f"smp4-{s}", 4, s, seconds) for s in SAFE] + control_plan()
+    return ([Spec(f"smp4-{s}", 4, s, seconds) for s in SAFE] +
+            [Spec("smp4-inject-all", 4, "mixed", INJECT_SECONDS, inject="all")] + control_plan())
 
 
 def _short(line: str, limit: int = 200) -> str:

@@ -58,6 +58,43 @@ KTEST(fault, cpu_that_answers_late_is_waited_for) {
     KEXPECT_EQ(text_hash(), before);
 }
 
+// ---- A CPU halted with interrupts off (cli; hlt): no IPI wakes it, only
+// an NMI.  The corral aborts with nothing written and names the CPU.
+
+volatile bool halt_ready = false, halt_woken = false, halt_wake = false;
+
+void halt_deaf(void*) {
+    arch::cli();
+    halt_ready = true;
+    while (!halt_wake) arch::hlt();   // each NMI ends one hlt; only halt_wake ends the loop
+    arch::sti();
+    halt_woken = true;
+}
+
+KTEST(fault, cpu_halted_with_interrupts_off_aborts_cleanly) {
+    if (cpu_count() < 2 || !smp_apic_mode()) { t.skip("needs a second CPU and the LAPIC"); return; }
+    const uint32_t before = text_hash();
+    halt_ready = false;
+    halt_woken = false;
+    halt_wake = false;
+    const int cpu = cpu_count() - 1;
+    Thread* th = thread_create("halted", halt_deaf, nullptr, 1u << cpu);
+    while (!halt_ready) thread_yield();
+    const uint64_t saved = corral_timeout_us();
+    corral_set_timeout_us(300000);
+    CorralReport report{};
+    Result<void> r = corral_all_cpus(no_work, nullptr, &report);
+    corral_set_timeout_us(saved);
+    halt_wake = true;
+    arch::ipi_send_nmi(cpus[cpu].lapic_id);
+    thread_join(th);
+    KEXPECT(r.is_error() && str_contains(r.error(), "nothing written"));
+    KEXPECT(report.missing_mask & (1u << cpu));
+    KEXPECT(halt_woken);
+    KEXPECT(corral_all_cpus(no_work, nullptr).is_ok());   // the next corral forms
+    KEXPECT_EQ(text_hash(), before);
+}
+
 // ---- An NMI arriving at a parked CPU: it returns to the park loop.
 
 struct NmiWork { int target; uint32_t before; bool seen; };

@@ -24,6 +24,7 @@
 #include "patching/strategy.h"
 #include "patching/text_verify.h"
 #include "patching/torn.h"
+#include "patching/torture/inject.h"
 #include "patching/torture/plan.h"
 #include "patching/torture/targets.h"
 #include "patching/transaction.h"
@@ -222,6 +223,14 @@ void patcher(void* arg) {
     while (!run->stop_patchers && !run->failed) {
         const Op op = p.plan.next();
         Result<void> r = execute(op);
+        // An injected deaf or halted CPU makes corrals and sync rounds abort,
+        // with nothing written: the same operation is tried again after it.
+        while (r.is_error() && injection_may_abort() && !run->stop_patchers &&
+               (str_contains(r.error(), "aborted") || str_contains(r.error(), "did not answer"))) {
+            injection_count_abort();
+            thread_sleep_ms(20);
+            r = execute(op);
+        }
         if (r.is_error()) {
             fail("patcher %d, op %llu (%s of %d %s target(s), first %s): %s", p.index,
                  (unsigned long long)p.plan.ops(), op_kind_name(op.kind), op.count, family_name(op.family),
@@ -469,10 +478,11 @@ bool run_one(const Mode& mode, const StressOptions& o) {
     // A corral that aborts is a failure here, so the timeout is one that
     // only a hang reaches, not a vCPU the host left unscheduled for a while.
     const uint64_t timeout_before = corral_timeout_us();
-    corral_set_timeout_us(TORTURE_CORRAL_TIMEOUT_US);
+    corral_set_timeout_us(o.inject ? INJECT_CORRAL_TIMEOUT_US : TORTURE_CORRAL_TIMEOUT_US);
     hold_set_step_hook(preemption_point);
     run->start_us = now_us();
     start_threads();
+    if (o.inject) injector_start(o.inject);
 
     uint64_t next_progress = run->start_us + PROGRESS_US;
     const uint64_t end = run->start_us + uint64_t(o.seconds) * 1000000;
@@ -483,6 +493,10 @@ bool run_one(const Mode& mode, const StressOptions& o) {
             print_progress(now_us() - run->start_us);
             next_progress += PROGRESS_US;
         }
+    }
+    if (o.inject) {
+        injector_stop();
+        if (const char* problem = injection_problem()) fail("injection: %s", problem);
     }
     stop_threads();
     hold_set_step_hook(nullptr);
@@ -521,8 +535,17 @@ bool run_one(const Mode& mode, const StressOptions& o) {
                      (unsigned long long)(ran_us / 100000 % 10));
     kprintf("; ");
     print_counts();
-    kprintf(", torn %u; ops %llu, sequence digest %#x; text %s\n", torn_fault_count() - run->torn0,
+    kprintf(", torn %u; ops %llu, sequence digest %#x; text %s", torn_fault_count() - run->torn0,
             (unsigned long long)ops, digest, text.unexplained_chunks || text.patched_ranges ? "differs" : "verified");
+    if (o.inject) {
+        const InjectionReport ir = injection_report();
+        kprintf("; injected");
+        for (int k = 0; k < INJECTIONS; k++)
+            if (o.inject >> k & 1) kprintf(" %s x%u", injection_name(Injection(k)), ir.rounds[k]);
+        kprintf(" (expected aborts %u, irq corrals refused %u, nmis %u, extra corrals %u)", ir.aborts, ir.refusals,
+                ir.nmis_sent, ir.extra_corrals);
+    }
+    kprintf("\n");
     for (int w = 0; w < run->worker_count; w++) delete run->worker_ctx[w];
     for (int c = 0; c < cpu_count(); c++) delete run->irq_ctx[c];
     // A slot still busy belongs to a churn thread that was killed (or is
@@ -545,6 +568,7 @@ Result<bool> stress_run(const StressOptions& o) {
     if (o.seconds < 1 || o.seconds > 86400) return make_error("stress: seconds must be 1..86400, not %u", o.seconds);
     const bool all = str_eq(o.strategy, "all");
     if (all && o.bug != CorralBug::None) return make_error("stress: broken= needs strategy=corral-scan, not all");
+    if (o.inject && cpu_count() < 2) return make_error("stress: inject= needs a second cpu");
     const char* const sequence[] = {"corral-scan", "hotpatch", "int3", "mixed"};
     Mode modes[4];
     int count = 0;
@@ -572,10 +596,10 @@ Result<bool> stress_run(const StressOptions& o) {
 namespace corral {
 namespace {
 
-// stress <seconds> [strategy|mixed|all] [seed=<n>] [flips=<n>] [broken=<bug>]
+// stress <seconds> [strategy|mixed|all] [seed=<n>] [flips=<n>] [inject=<list>] [broken=<bug>]
 int cmd_stress(int argc, char** argv) {
-    if (argc < 2 || argc > 6)
-        return shell_error("usage: stress <seconds> [strategy|mixed|all] [seed=<n>] [flips=<n>] [broken=<bug>]");
+    if (argc < 2 || argc > 7)
+        return shell_error("usage: stress <seconds> [strategy|mixed|all] [seed=<n>] [flips=<n>] [inject=<list>] [broken=<bug>]");
     StressOptions o;
     Result<uint32_t> secs = parse_u32(argv[1]);
     if (secs.is_error()) return shell_error("stress: seconds: %s", secs.error());
@@ -592,6 +616,10 @@ int cmd_stress(int argc, char** argv) {
             if (flips.is_error() || flips.value() == 0)
                 return shell_error("stress: flips: %s", flips.is_error() ? flips.error() : "must be at least 1");
             o.flips = flips.value();
+        } else if (str_starts_with(a, "inject=")) {
+            Result<uint32_t> mask = injections_by_names(a + 7);
+            if (mask.is_error()) return shell_error("stress: %s", mask.error());
+            o.inject = mask.value();
         } else if (str_starts_with(a, "broken=")) {
             if (!corral_bug_by_name(a + 7, &o.bug))
                 return shell_error("stress: unknown broken corral '%s' (one of: %s)", a + 7, CORRAL_BUG_NAMES);
@@ -599,7 +627,7 @@ int cmd_stress(int argc, char** argv) {
             o.strategy = a;
             have_strategy = true;
         } else {
-            return shell_error("stress: unexpected '%s' (usage: stress <seconds> [strategy] [seed=<n>] [flips=<n>] [broken=<bug>])",
+            return shell_error("stress: unexpected '%s' (usage: stress <seconds> [strategy] [seed=<n>] [flips=<n>] [inject=<list>] [broken=<bug>])",
                                a);
         }
     }
@@ -610,7 +638,7 @@ int cmd_stress(int argc, char** argv) {
 
 }  // namespace
 
-SHELL_COMMAND("stress", "stress <seconds> [strategy|mixed|all] [seed=<n>] [flips=<n>] [broken=<bug>]",
+SHELL_COMMAND("stress", "stress <seconds> [strategy|mixed|all] [seed=<n>] [flips=<n>] [inject=<list>] [broken=<bug>]",
               "patchtorture: patch under load on every cpu, then one SUCCESS/FAILURE verdict", cmd_stress);
 
 }  // namespace corral

@@ -21,6 +21,7 @@ struct StressOptions {
     uint32_t flips = 0;                // stop once this many patches flipped (0: run `seconds`); then
                                        // `seconds` is the limit, and not reaching `flips` in it fails
     CorralBug bug = CorralBug::None;   // a broken corral, for the negative controls
+    uint32_t inject = 0;               // fault injections (torture/inject.h), a bit per kind
 };
 
 // Runs it; true on SUCCESS.  Errors in the options come back as an error.

@@ -86,8 +86,8 @@ class Controls(unittest.TestCase):
 class Plans(unittest.TestCase):
     def test_full_plan_has_the_issue_counts(self):
         plan = full_plan()
-        safe4 = [s for s in plan if s.cpus == 4 and not s.control]
-        safe8 = [s for s in plan if s.cpus == 8 and not s.control]
+        safe4 = [s for s in plan if s.cpus == 4 and not s.control and not s.inject]
+        safe8 = [s for s in plan if s.cpus == 8 and not s.control and not s.inject]
         self.assertEqual(sorted(s.strategy for s in safe4), ["corral-scan", "hotpatch", "int3", "mixed"])
         self.assertTrue(all(s.flips >= 1_000_000 for s in safe4))
         self.assertTrue(all(s.flips >= 100_000 for s in safe8) and len(safe8) == 4)
@@ -100,10 +100,14 @@ class Plans(unittest.TestCase):
         spec = Spec("x", 4, "corral-scan", 60, flips=10, broken="skip-trap-frames", control=True, seed=3)
         self.assertEqual(spec.cmdline(), "stress=60 strategy=corral-scan seed=3 flips=10 broken=skip-trap-frames exit")
 
-    def test_short_plan_runs_every_safe_strategy_and_every_control(self):
+    def test_short_plan_runs_every_safe_strategy_every_injection_and_every_control(self):
         plan = short_plan(15)
-        self.assertEqual(len([s for s in plan if not s.control]), 4)
+        self.assertEqual(len([s for s in plan if not s.control and not s.inject]), 4)
+        self.assertEqual([s.inject for s in plan if s.inject], ["all"])
         self.assertEqual(len([s for s in plan if s.control]), 4)
+
+    def test_cmdline_with_injections(self):
+        self.assertIn(" inject=never-ack,nmi ", Spec("x", 4, "mixed", 45, inject="never-ack,nmi").cmdline())
 
 
 if __name__ == "__main__":

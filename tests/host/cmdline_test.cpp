@@ -41,7 +41,7 @@ void expect_defaults(const BootOptions& o)
     EXPECT_TRUE(o.wants_shell());
 }
 
-const char* const kKnownKeys = "(known: test demo stress bench strategy seed flips broken exit selftest)";
+const char* const kKnownKeys = "(known: test demo stress bench strategy seed flips inject broken exit selftest)";
 
 }  // namespace
 
@@ -217,6 +217,13 @@ TEST(Cmdline, Flips)
     EXPECT_TRUE(o.has_flips);
     EXPECT_EQ(o.flips, 1000000u);
     EXPECT_EQ(err("flips=lots"), "cmdline: flips=lots: not a number");
+}
+
+TEST(Cmdline, Inject)
+{
+    BootOptions o = ok("stress=60 strategy=mixed inject=never-ack,nmi");
+    EXPECT_TRUE(o.has_inject);
+    EXPECT_STREQ(o.inject, "never-ack,nmi");
 }
 
 TEST(Cmdline, BrokenCorral)
