@@ -156,13 +156,14 @@ run-iso: iso
 	$(QEMU) $(QEMU_FLAGS) -cdrom $(B)/corral.iso -serial mon:stdio
 
 test: deps
-	@$(MAKE) --no-print-directory all iso $(B)/corral-test.iso
+	@$(MAKE) -j2 --no-print-directory all
+	@$(MAKE) --no-print-directory iso $(B)/corral-test.iso
 	@scripts/run-tests
 
 # patchtorture: every safe strategy for 10^6 flips at -smp 4 and 10^5 at
 # -smp 8, and the negative controls (README: how long it takes).
 stress: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -j2 --no-print-directory all
 	@scripts/stress
 
 host-test: deps

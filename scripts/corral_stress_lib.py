@@ -84,7 +84,7 @@ def control_plan() -> List[Spec]:
     return [Spec(f"smp4-control-{b or s}", 4, s, CONTROL_BUDGET_S, broken=b, control=True) for s, b in CONTROLS]
 
 
-INJECT_SECONDS = 45             # one round of every injection, with the gaps between them
+INJECT_SECONDS = 30             # one round of every injection, with the gaps between them
 
 
 def short_plan(seconds: int = 15) -> List[Spec]:
