@@ -179,7 +179,7 @@ def main(argv=None) -> int:
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         for spec, outcome, seconds, log in pool.map(lambda s: run_one(s, args.kernel, args.accel, logs), specs):
             kind = "control" if spec.control else "run"
-            print(f"{'PASS' if outcome.passed else 'FAIL'} stress {spec.name} ({kind}, {seconds:.0f} s): "
+            print(f"{'PASS' if outcome.passed else 'FAIL'} stress {spec.name} ({kind}, {seconds:.1f} s): "
                   f"{outcome.reason}" + ("" if outcome.passed else f"  log: {os.path.relpath(log, ROOT)}"),
                   flush=True)
             passed += outcome.passed

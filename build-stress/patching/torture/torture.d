@@ -6,8 +6,9 @@ build-stress/patching/torture/torture.o: patching/torture/torture.cpp \
  kernel/sched/wait_queue.h kernel/sync/spinlock.h kernel/shell.h \
  kernel/smp.h kernel/symbols.h kernel/time.h patching/farjmp.h \
  patching/strategy.h patching/scan.h patching/hold.h \
- patching/text_verify.h patching/torn.h patching/torture/plan.h \
- patching/torture/targets.h patching/transaction.h
+ patching/text_verify.h patching/torn.h patching/torture/inject.h \
+ patching/torture/plan.h patching/torture/targets.h \
+ patching/transaction.h
 patching/torture/torture.h:
 patching/corral.h:
 kernel/config.h:
@@ -33,6 +34,7 @@ patching/scan.h:
 patching/hold.h:
 patching/text_verify.h:
 patching/torn.h:
+patching/torture/inject.h:
 patching/torture/plan.h:
 patching/torture/targets.h:
 patching/transaction.h:
