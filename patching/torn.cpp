@@ -69,13 +69,9 @@ void watch_range(uintptr_t start, size_t length) {
         if (w.start == start && w.end) { w.end = start + length; return; }
     for (Watched& w : watched)
         if (!w.end) { w = Watched{start, start + length}; return; }
+    kprintf("torn: %d ranges watched already; %#zx is not (a torn fault there will panic)\n", MAX_WATCHED, start);
 }
 
-void unwatch_range(uintptr_t start) {
-    SpinlockGuard g(watch_lock);
-    for (Watched& w : watched)
-        if (w.start == start) w = Watched{0, 0};
-}
 
 uint32_t torn_fault_count() { return __atomic_load_n(&faults, __ATOMIC_ACQUIRE); }
 TornFault last_torn_fault() { return last; }

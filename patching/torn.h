@@ -17,8 +17,10 @@ struct TornFault {
 };
 
 void torn_init();
+// Once watched, a range stays watched: a CPU can fault in torn bytes after
+// the patcher has put them back (under QEMU's TCG it may still be running a
+// translation of the torn ones), and that fault is still the patcher's.
 void watch_range(uintptr_t start, size_t length);
-void unwatch_range(uintptr_t start);
 // Faults attributed so far, and the most recent one.
 uint32_t torn_fault_count();
 TornFault last_torn_fault();

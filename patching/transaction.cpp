@@ -105,14 +105,11 @@ Result<void> apply_patches(PatchRecord* const* list, int count, const Strategy* 
         batch[i] = &r->applied;
     }
     // Watch the bytes before they change: a thread caught by an unsafe
-    // strategy may fault before write() even returns.
+    // strategy may fault before write() even returns -- or after a revert
+    // has put them back (it was running a stale copy), so they stay watched.
     for (int i = 0; i < count; i++) watch_range(watch_start(list[i]), list[i]->target_size + 16);
     Result<void> written = batch[0]->strategy->write(batch, count, Direction::Apply, hooks);
-    if (written.is_error()) {
-        for (int i = 0; i < count; i++)
-            if (!applied_on(list[i]->target, list[i])) unwatch_range(watch_start(list[i]));
-        return written;
-    }
+    if (written.is_error()) return written;
     for (int i = 0; i < count; i++) mark_applied(list[i]);
     if (hooks && hooks->on_written) hooks->on_written(hooks->ctx);
     return Ok{};
@@ -146,7 +143,6 @@ Result<void> revert_patches(PatchRecord* const* list, int count, const PatchHook
     for (int i = 0; i < count; i++) {
         PatchRecord* r = list[i];
         r->state = PatchState::Reverted;
-        if (!r->stacked_on) unwatch_range(watch_start(r));
         r->stacked_on = nullptr;
     }
     return Ok{};

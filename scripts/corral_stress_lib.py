@@ -145,8 +145,9 @@ def qemu_cmd(spec: Spec, kernel: str, accel: str) -> List[str]:
 
 def run_one(spec: Spec, kernel: str, accel: str, logs: str):
     log = os.path.join(logs, spec.name + ".log")
-    # The limit the kernel keeps, plus boot, the final revert and a margin.
-    timeout = spec.seconds + 120
+    # The limit the kernel keeps (an injection run may take 120 s longer to
+    # give every injection its turn), plus boot, the final revert and a margin.
+    timeout = spec.seconds + 120 + (120 if spec.inject else 0)
     r = run_qemu(qemu_cmd(spec, kernel, accel), log, timeout, echo=False)
     return spec, judge_stress(spec, r.log_text, r.exit_code, r.timed_out), r.seconds, log
 

@@ -178,6 +178,12 @@ bool injection_may_abort() { return now_us() <= st.may_abort_until; }
 void injection_count_abort() { __atomic_add_fetch(&st.report.aborts, 1, __ATOMIC_RELAXED); }
 InjectionReport injection_report() { return st.report; }
 
+bool injection_all_ran() {
+    for (int k = 0; k < INJECTIONS; k++)
+        if ((st.mask >> k & 1) && st.report.rounds[k] == 0) return false;
+    return true;
+}
+
 const char* injection_problem() {
     if (st.problem[0]) return st.problem;
     static char why[96];

@@ -47,6 +47,7 @@ struct InjectionReport {
     uint32_t extra_corrals;     // two-patchers
 };
 InjectionReport injection_report();
+bool injection_all_ran();   // every requested injection has run at least once
 // The first thing an injection did that it should not have (empty: none),
 // and whether every requested injection showed its effect.
 const char* injection_problem();

@@ -42,6 +42,7 @@ constexpr int MAX_WORKERS = WORKERS_PER_CPU * config::MAX_CPUS;
 constexpr uint32_t STEP_EVERY = 64;           // worker passes per preemption point (more: corral-scan gives up)
 constexpr uint64_t PROGRESS_US = 5000000;
 constexpr uint64_t TORTURE_CORRAL_TIMEOUT_US = 20000000;
+constexpr uint64_t INJECT_EXTRA_US = 120000000;   // at most this much longer, to let every injection run
 constexpr uint64_t PLAN_DIGEST_OPS = 1000;    // the printed digest covers this many ops per patcher
 
 // What one run patches: the strategy for each family (null: left alone).
@@ -486,7 +487,12 @@ bool run_one(const Mode& mode, const StressOptions& o) {
 
     uint64_t next_progress = run->start_us + PROGRESS_US;
     const uint64_t end = run->start_us + uint64_t(o.seconds) * 1000000;
-    while (!run->failed && now_us() < end && !(o.flips && totals().flips >= o.flips)) {
+    // An injection run goes on (a while) until every injection has had its turn.
+    auto time_left = [&] {
+        const uint64_t now = now_us();
+        return now < end || (o.inject && !injection_all_ran() && now < end + INJECT_EXTRA_US);
+    };
+    while (!run->failed && time_left() && !(o.flips && totals().flips >= o.flips)) {
         thread_sleep_ms(50);
         check_torn();
         if (now_us() >= next_progress) {
