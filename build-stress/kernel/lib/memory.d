@@ -1,1 +1,0 @@
-build-stress/kernel/lib/memory.o: kernel/lib/memory.cpp
