@@ -57,6 +57,15 @@ def _last_line(lines: List[str]) -> str:
     return "no output"
 
 
+def boot_problem(lines: List[str]) -> Optional[str]:
+    """A reset or a panic: the root cause of whatever else is missing."""
+    banners = sum(1 for ln in lines if BANNER_RE.match(ln))
+    if banners >= 2:
+        return f"reset detected ({banners} boot banners)"
+    panic = next((ln for ln in lines if ln.startswith("PANIC")), None)
+    return _short(panic) if panic is not None else None
+
+
 def judge(log_text: str, exit_code: Optional[int], timed_out: bool,
           require: str = DEFAULT_REQUIRE, timeout_s: Optional[float] = None,
           cpus: Optional[int] = None) -> Verdict:
@@ -65,12 +74,10 @@ def judge(log_text: str, exit_code: Optional[int], timed_out: bool,
     Checks run in order of how much they explain: a reset or panic is the
     root cause of whatever else is missing, so it is reported first."""
     lines = log_lines(log_text)
+    problem = boot_problem(lines)
+    if problem:
+        return Verdict(False, problem)
     banners = sum(1 for ln in lines if BANNER_RE.match(ln))
-    if banners >= 2:
-        return Verdict(False, f"reset detected ({banners} boot banners)")
-    panic = next((ln for ln in lines if ln.startswith("PANIC")), None)
-    if panic is not None:
-        return Verdict(False, _short(panic))
     fails = [ln for ln in lines if "[ FAIL ]" in ln]
     if fails:
         n = len(fails)

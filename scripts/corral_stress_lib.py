@@ -23,7 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import List, Optional
 
-from corral_qemu_lib import (ACCELS, BANNER_RE, KERNEL_FAIL_EXIT, KERNEL_PASS_EXIT, log_lines, run_qemu)
+from corral_qemu_lib import (ACCELS, BANNER_RE, KERNEL_FAIL_EXIT, KERNEL_PASS_EXIT, boot_problem, log_lines,
+                             run_qemu)
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 LOGS = os.path.join(ROOT, "build", "stress-logs")
@@ -97,13 +98,10 @@ def _short(line: str, limit: int = 200) -> str:
 
 def judge_stress(spec: Spec, log_text: str, exit_code: Optional[int], timed_out: bool) -> Outcome:
     lines = log_lines(log_text)
-    banners = sum(1 for ln in lines if BANNER_RE.match(ln))
-    if banners >= 2:
-        return Outcome(False, f"reset detected ({banners} boot banners)")
-    panic = next((ln for ln in lines if ln.startswith("PANIC")), None)
-    if panic is not None:
-        return Outcome(False, _short(panic))
-    if banners == 0:
+    problem = boot_problem(lines)
+    if problem:
+        return Outcome(False, problem)
+    if not any(BANNER_RE.match(ln) for ln in lines):
         return Outcome(False, f"no boot banner (QEMU exit code {exit_code})")
     verdicts = [ln for ln in lines if VERDICT_RE.match(ln)]
     if timed_out:
