@@ -14,7 +14,20 @@
 namespace corral {
 namespace {
 
-void print_record(PatchRecord* r, void*) {
+struct ListOptions {
+    bool all;
+    int hidden;
+};
+
+// patchtorture's 288 patches are listed only by `patch list all`.
+bool is_torture_patch(const PatchRecord* r) { return str_starts_with(r->name, "torture_"); }
+
+void print_record(PatchRecord* r, void* ctx) {
+    auto* o = static_cast<ListOptions*>(ctx);
+    if (!o->all && is_torture_patch(r)) {
+        o->hidden++;
+        return;
+    }
     char to[48];
     symbolize(r->replacement, to, sizeof to);
     kprintf("  %-8s %-9s %-28s -> %-30s default %-11s", r->name, patch_state_name(r->state), r->target_name, to,
@@ -27,9 +40,11 @@ void print_record(PatchRecord* r, void*) {
     kprintf("\n");
 }
 
-int patch_list() {
+int patch_list(bool all) {
     kprintf("patches (strategies: %s):\n", strategy_names());
-    patch_for_each(print_record, nullptr);
+    ListOptions o{all, 0};
+    patch_for_each(print_record, &o);
+    if (o.hidden) kprintf("  (and %d patchtorture patches: 'patch list all')\n", o.hidden);
     return 0;
 }
 
@@ -40,7 +55,8 @@ PatchRecord* find_or_complain(const char* name) {
 }
 
 int cmd_patch(int argc, char** argv) {
-    if (argc == 2 && str_eq(argv[1], "list")) return patch_list();
+    if (argc == 2 && str_eq(argv[1], "list")) return patch_list(false);
+    if (argc == 3 && str_eq(argv[1], "list") && str_eq(argv[2], "all")) return patch_list(true);
     if ((argc == 3 || argc == 4) && str_eq(argv[1], "apply")) {
         PatchRecord* r = find_or_complain(argv[2]);
         if (!r) return 1;
@@ -64,9 +80,9 @@ int cmd_patch(int argc, char** argv) {
         kprintf("reverted %s: %s has its previous bytes again\n", r->name, r->target_name);
         return 0;
     }
-    return shell_error("usage: patch list | patch apply <name> [strategy] | patch revert <name>");
+    return shell_error("usage: patch list [all] | patch apply <name> [strategy] | patch revert <name>");
 }
-SHELL_COMMAND("patch", "patch list|apply <name> [strategy]|revert <name>",
+SHELL_COMMAND("patch", "patch list [all]|apply <name> [strategy]|revert <name>",
               "list, apply or revert a patch (try: patch apply hot, peek demo_hot_counter-5 8)", cmd_patch);
 
 int cmd_demo(int argc, char** argv) {
