@@ -206,6 +206,50 @@ KTEST(smp, tlb_shootdown_reaches_every_cpu) {
     KEXPECT(frame_free(frame.value()).is_ok());
 }
 
+// A range shootdown drops every page of the range on every CPU.
+KTEST(smp, tlb_shootdown_of_a_range_reaches_every_cpu) {
+    constexpr uint32_t PAGES = 3;
+    uint32_t frames[PAGES];
+    for (uint32_t p = 0; p < PAGES; p++) {
+        Result<uint32_t> f = frame_alloc();
+        KREQUIRE(f.is_ok());
+        frames[p] = f.value();
+        KREQUIRE(arch::map_page(SHOOTDOWN_TEST_VA + p * arch::PAGE_SIZE, frames[p], 0).is_ok());
+    }
+    KEXPECT_EQ(readable_on_cpus(), cpu_count());   // the first page, cached everywhere
+    const uint64_t before = tlb_shootdown_count();
+    KREQUIRE(unmap_pages_everywhere(SHOOTDOWN_TEST_VA, PAGES).is_ok());
+    if (cpu_count() > 1 && smp_apic_mode()) KEXPECT_EQ(tlb_shootdown_count(), before + 1);   // one round
+    KEXPECT_EQ(readable_on_cpus(), 0);
+    for (uint32_t f : frames) KEXPECT(frame_free(f).is_ok());
+}
+
+// An NMI finds a CPU where nothing else can: spinning with interrupts off.
+volatile bool deaf_spinning = false, deaf_stop = false;
+
+[[gnu::noinline]] void spin_deaf(void*) {
+    arch::cli();
+    deaf_spinning = true;
+    while (!deaf_stop) arch::cpu_relax();
+    arch::sti();
+}
+
+KTEST(smp, nmi_sample_finds_a_cpu_with_interrupts_off) {
+    if (cpu_count() < 2 || !smp_apic_mode()) { t.skip("needs a second CPU and the LAPIC"); return; }
+    deaf_spinning = false;
+    deaf_stop = false;
+    const int cpu = cpu_count() - 1;
+    Thread* th = thread_create("deaf", spin_deaf, nullptr, 1u << cpu);
+    while (!deaf_spinning) thread_yield();
+    Result<CpuSample> s = smp_sample_cpu(cpu);
+    deaf_stop = true;
+    thread_join(th);
+    KREQUIRE(s.is_ok());
+    KEXPECT(!s.value().interrupts_were_on);
+    const uintptr_t fn = uintptr_t(&spin_deaf);
+    KEXPECT(s.value().eips[0] >= fn && s.value().eips[0] < fn + 64);   // inside the spin loop
+}
+
 // ---- Shared counters -------------------------------------------------------
 
 constexpr int INCREMENTS = 20000;
