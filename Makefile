@@ -46,6 +46,19 @@ QEMU_ACCEL_kvm   := -accel kvm
 CHECK_ACCEL = case "$(ACCEL)" in tcg|mttcg) ;; kvm) [ -w /dev/kvm ] && grep -qE 'vmx|svm' /proc/cpuinfo || \
   { echo "ACCEL=kvm: no hardware KVM here (/dev/kvm missing, or the CPU lacks vmx/svm); use ACCEL=tcg or mttcg"; exit 2; } ;; \
   *) echo "ACCEL=$(ACCEL): unknown (tcg, mttcg or kvm)"; exit 2 ;; esac
+# CPUS and ACCEL are checked before QEMU starts: QEMU's own complaint about
+# a bad -smp would otherwise end in an exit status make cannot tell apart.
+CHECK_CPUS = case "$(CPUS)" in ''|*[!0-9]*) echo "CPUS=$(CPUS): not a number (1..16)"; exit 2 ;; esac; \
+  [ "$(CPUS)" -ge 1 ] && [ "$(CPUS)" -le 16 ] || { echo "CPUS=$(CPUS): must be 1..16 (the kernel uses at most 16)"; exit 2; }
+CHECK_ARGS = $(CHECK_CPUS); $(CHECK_ACCEL)
+# QEMU's exit status after the kernel powers off through isa-debug-exit
+# (arch/x86/power.h): 33 success, 35 failure.  0 is a user quitting (Ctrl-A X),
+# anything else is QEMU's own failure.
+KERNEL_OK := 33
+KERNEL_FAILED := 35
+QEMU_STATUS = case $$status in $(KERNEL_OK)) ;; \
+  $(KERNEL_FAILED)) echo "$@: the kernel reported failure (QEMU exit $$status)"; exit 1 ;; \
+  *) echo "$@: QEMU failed or was stopped (exit $$status), not the kernel's answer"; exit 1 ;; esac
 QEMU_FLAGS := -smp $(CPUS) -m 128M $(QEMU_ACCEL_$(ACCEL)) -display none \
               -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
@@ -137,22 +150,22 @@ deps:
 
 # The kernel with its serial console on this terminal (Ctrl-A X quits QEMU).
 run: deps
-	@$(CHECK_ACCEL)
+	@$(CHECK_ARGS)
 	@$(MAKE) --no-print-directory all
-	@# isa-debug-exit: QEMU exits 1 when the kernel reports success (APPEND='... exit'), 3 on failure.
+	@# Quitting the shell (Ctrl-A X, status 0) is fine too; with APPEND='... exit' the kernel's answer counts.
 	$(QEMU) $(QEMU_FLAGS) -kernel $(B)/corral.elf -append "$(APPEND)" -serial mon:stdio; \
-	  status=$$?; [ $$status -le 1 ] || { echo "run: the kernel reported failure (QEMU exit $$status)"; exit 1; }
+	  status=$$?; [ $$status -eq 0 ] || { $(QEMU_STATUS); }
 
 # The seed's failures and the safe strategies, narrated, every scenario
 # with every strategy, then QEMU exits (non-zero if any cell surprised).
 demo: deps
-	@$(CHECK_ACCEL)
+	@$(CHECK_ARGS)
 	@$(MAKE) --no-print-directory all
 	$(QEMU) $(QEMU_FLAGS) -kernel $(B)/corral.elf -append "demo=all exit" -serial stdio; \
-	  status=$$?; [ $$status -eq 1 ] || { echo "demo: unexpected outcome (QEMU exit $$status)"; exit 1; }
+	  status=$$?; $(QEMU_STATUS)
 
 run-iso: iso
-	@$(CHECK_ACCEL)
+	@$(CHECK_ARGS)
 	$(QEMU) $(QEMU_FLAGS) -cdrom $(B)/corral.iso -serial mon:stdio
 
 test: deps
@@ -173,7 +186,7 @@ host-test: deps
 
 # QEMU waits for gdb; gdb connects, breaks at kmain and shows source lines.
 debug: deps
-	@$(CHECK_ACCEL)
+	@$(CHECK_ARGS)
 	@$(MAKE) --no-print-directory all
 	@echo "serial output goes to $(B)/debug-serial.log (tail -f it in another terminal)"
 	@# QEMU in its own session: Ctrl-C in gdb interrupts the kernel, not QEMU.

@@ -100,7 +100,7 @@ void run_selftest(const char* which) {
         kprintf("bench=: not available in this build yet; nothing run\n");
         ok = false;
     }
-    if (options.exit_when_done) arch::qemu_debug_exit(ok ? 0 : 1);
+    if (options.exit_when_done) arch::qemu_exit(ok);
     shell_run();
 }
 
@@ -108,7 +108,7 @@ void run_selftest(const char* which) {
 // the run ends as a failure so a test never waits for its timeout.
 [[noreturn]] void bad_cmdline(const char* raw, const char* why) {
     kprintf("%s\n", why);
-    if (glob_match("* exit*", raw)) arch::qemu_debug_exit(1);
+    if (glob_match("* exit*", raw)) arch::qemu_exit(false);
     shell_run();
 }
 

@@ -36,7 +36,7 @@ void enter_panic() {
 
 [[noreturn]] void finish_panic() {
     kprintf("PANIC: system halted\n");
-    if (exit_on_panic) arch::qemu_debug_exit(1);
+    if (exit_on_panic) arch::qemu_exit(false);
     arch::halt_forever();
 }
 

@@ -25,8 +25,11 @@ SMP_RE = re.compile(r"^smp: (\d+) CPUs? online")      # checked against --cpus w
 # Named groups: when a --require regex has them, the counts are checked too.
 DEFAULT_REQUIRE = r"^ktest: (?P<passed>\d+) passed, (?P<failed>\d+) failed"
 DEFAULT_APPEND = "test=* exit"
-KERNEL_PASS_EXIT = 1          # isa-debug-exit value 0 -> (0 << 1) | 1
-KERNEL_FAIL_EXIT = 3          # isa-debug-exit value 1 -> (1 << 1) | 1
+# The kernel's exit codes (arch/x86/power.h): isa-debug-exit turns value v
+# into (v << 1) | 1, and the values are chosen so that neither is a status
+# QEMU gives by itself (1 for its own errors, 0 for a user quitting).
+KERNEL_PASS_EXIT = 33         # isa-debug-exit value 0x10
+KERNEL_FAIL_EXIT = 35         # isa-debug-exit value 0x11
 PANIC_GRACE_S = 2.0           # keep reading after PANIC so the backtrace lands in the log
 ACCELS = {"tcg": ["-accel", "tcg"],
           "mttcg": ["-accel", "tcg,thread=multi"],
@@ -114,7 +117,7 @@ def judge(log_text: str, exit_code: Optional[int], timed_out: bool,
         elif exit_code is None or exit_code < 0:
             why = "QEMU was killed"
         else:
-            why = f"expected {KERNEL_PASS_EXIT} (isa-debug-exit 0)"
+            why = f"expected {KERNEL_PASS_EXIT} (the kernel's success through isa-debug-exit)"
         return Verdict(False, f"QEMU exit code {exit_code}: {why}")
     return Verdict(True, "", ktests)
 

@@ -27,10 +27,10 @@ def main():
     if scenario == "pass":
         say("[ RUN  ] a.b", "[ PASS ] a.b", "ktest: 1 passed, 0 failed")
         sys.stdout.write("powering off (no newline)")
-        sys.exit(1)                        # isa-debug-exit value 0
+        sys.exit(33)                       # isa-debug-exit value 0x10: the kernel's success
     if scenario == "fail-exit":
         say("[ RUN  ] a.b", "[ FAIL ] a.b: nope", "ktest: 0 passed, 1 failed")
-        sys.exit(3)
+        sys.exit(35)
     if scenario == "reset":
         say("selftest: triple fault now", BANNER, "after the reset")
     elif scenario == "panic":

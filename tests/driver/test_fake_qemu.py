@@ -65,7 +65,7 @@ class FakeQemuRuns(unittest.TestCase):
         self.assertLess(self.elapsed, 10)
 
     def test_qemu_error_is_not_a_pass(self):
-        p = self.drive("stderr")     # QEMU exits 1, the "pass" code, without booting anything
+        p = self.drive("stderr")     # QEMU exits 1 for its own error, without booting anything
         self.assertEqual(p.returncode, 1)
         self.assertIn("no boot banner", p.stdout)
         self.assertIn("could not load kernel", p.stdout)

@@ -13,7 +13,7 @@ TESTS = "[ RUN  ] heap.alloc\n[ PASS ] heap.alloc\n[ RUN  ] sched.yield\n[ PASS 
 CLEAN = BOOT + TESTS + "ktest: 2 passed, 0 failed\n"
 
 
-def judge(text, exit_code=1, timed_out=False, **kw):
+def judge(text, exit_code=33, timed_out=False, **kw):
     return lib.judge(text, exit_code, timed_out, **kw)
 
 
@@ -39,7 +39,7 @@ class JudgeTests(unittest.TestCase):
 
     def test_fail_line(self):
         text = BOOT + "[ RUN  ] heap.alloc\n[ FAIL ] heap.alloc: got 3, want 4\nktest: 0 passed, 1 failed\n"
-        self.assertFails(judge(text, exit_code=3), "1 ktest failed: [ FAIL ] heap.alloc: got 3, want 4")
+        self.assertFails(judge(text, exit_code=35), "1 ktest failed: [ FAIL ] heap.alloc: got 3, want 4")
 
     def test_fail_line_counted_even_if_interleaved(self):
         text = BOOT + "cpu1: hi[ FAIL ] a.b: x\n[ FAIL ] c.d: y\nktest: 5 passed, 2 failed\n"
@@ -56,7 +56,7 @@ class JudgeTests(unittest.TestCase):
         self.assertFails(judge(text, exit_code=None), "PANIC: page fault at 0xdeadbeef")
 
     def test_panic_outranks_missing_summary_and_exit_code(self):
-        self.assertFails(judge(BOOT + "PANIC: x\n", exit_code=3), "PANIC: x")
+        self.assertFails(judge(BOOT + "PANIC: x\n", exit_code=35), "PANIC: x")
 
     def test_two_banners_is_a_reset(self):
         self.assertFails(judge(CLEAN + BANNER, exit_code=None), "reset detected (2 boot banners)")
@@ -85,10 +85,14 @@ class JudgeTests(unittest.TestCase):
         self.assertFails(judge(CLEAN, exit_code=None, timed_out=True, timeout_s=5), "timeout after 5 s")
 
     def test_kernel_fail_exit_code(self):
-        self.assertFails(judge(CLEAN, exit_code=3), "QEMU exit code 3", "isa-debug-exit")
+        self.assertFails(judge(CLEAN, exit_code=35), "QEMU exit code 35", "isa-debug-exit")
 
     def test_wrong_exit_code(self):
-        self.assertFails(judge(CLEAN, exit_code=0), "QEMU exit code 0", "expected 1")
+        self.assertFails(judge(CLEAN, exit_code=0), "QEMU exit code 0", "expected 33")
+
+    def test_qemu_own_error_code_is_not_a_pass(self):
+        # QEMU exits 1 for its own errors (a bad -smp, say): never the kernel's success.
+        self.assertFails(judge(CLEAN, exit_code=1), "QEMU exit code 1", "expected 33")
 
     def test_killed_exit_code(self):
         self.assertFails(judge(CLEAN, exit_code=None), "QEMU was killed")
