@@ -16,7 +16,7 @@ constexpr size_t DOUBLE_FAULT_STACK_SIZE = 8u << 10;  // per CPU, separate TSS
 constexpr uint32_t PIT_HZ = 100;                      // legacy timer tick before the LAPIC
 constexpr size_t SHELL_LINE_MAX = 160;
 constexpr size_t SHELL_MAX_WORDS = 16;
-constexpr size_t SERIAL_INPUT_BUFFER = 256;
+constexpr size_t SERIAL_INPUT_BUFFER = 4096;   // a terminal paste of 50 lines fits
 constexpr int BACKTRACE_MAX_FRAMES = 24;
 constexpr size_t PEEK_MAX_BYTES = 256;
 

@@ -1,5 +1,7 @@
 #include "kernel/line_editor.h"
 
+#include "kernel/lib/format.h"
+
 #include "kernel/lib/string.h"
 
 namespace corral {
@@ -26,7 +28,22 @@ void LineEditor::remember(const char* text) {
     if (history_count_ < HISTORY) history_count_++;
 }
 
+void LineEditor::overflow(Echo echo) {
+    echo("\ninput overflow: line discarded\n");
+    len_ = 0;
+    browsing_ = 0;
+    escape_ = Escape::None;
+    too_long_ = false;
+    skipping_ = true;
+}
+
 bool LineEditor::feed(char c, Echo echo) {
+    if (skipping_) {
+        if (c != '\r' && c != '\n') return false;
+        skipping_ = false;
+        done_[0] = 0;
+        return true;
+    }
     if (escape_ == Escape::Start) {
         escape_ = (c == '[' || c == 'O') ? Escape::Bracket : Escape::None;
         return false;
@@ -40,6 +57,17 @@ bool LineEditor::feed(char c, Echo echo) {
     }
     if (c == '\r' || c == '\n') {
         echo("\n");
+        if (too_long_) {
+            char why[80];
+            format(why, sizeof why, "error: line too long (a command is at most %zu characters): discarded\n",
+                   sizeof buf_ - 1);
+            echo(why);
+            too_long_ = false;
+            len_ = 0;
+            browsing_ = 0;
+            done_[0] = 0;
+            return true;
+        }
         buf_[len_] = 0;
         str_copy(done_, buf_, sizeof done_);
         remember(buf_);
@@ -60,7 +88,11 @@ bool LineEditor::feed(char c, Echo echo) {
         return true;
     } else if (c == ESCAPE) {
         escape_ = Escape::Start;
-    } else if (c >= 0x20 && c < 0x7f && len_ + 1 < sizeof buf_) {
+    } else if (c >= 0x20 && c < 0x7f) {
+        if (len_ + 1 >= sizeof buf_) {
+            too_long_ = true;
+            return false;
+        }
         buf_[len_++] = c;
         const char one[2] = {c, 0};
         echo(one);

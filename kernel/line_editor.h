@@ -13,8 +13,14 @@ class LineEditor {
 public:
     using Echo = void (*)(const char* text);
 
-    // Returns true when a line is complete; it is then in line().
+    // Returns true when a line is complete; it is then in line().  A line
+    // longer than the buffer is discarded whole at its end (with a message),
+    // never run cut short.
     bool feed(char c, Echo echo);
+    // Input was lost (console.h: CONSOLE_OVERFLOW): the line being typed and
+    // everything up to the next line end are discarded, with a message; that
+    // line end then completes an empty line.
+    void overflow(Echo echo);
     const char* line() const { return done_; }
 
 private:
@@ -31,6 +37,8 @@ private:
     int history_count_ = 0;   // lines remembered (at most HISTORY)
     int browsing_ = 0;        // 0: the line being typed; n: the n-th most recent
     Escape escape_ = Escape::None;
+    bool too_long_ = false;   // a character of this line did not fit
+    bool skipping_ = false;   // after an overflow, until a line end
 };
 
 }  // namespace corral

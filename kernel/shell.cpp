@@ -78,7 +78,11 @@ void shell_run() {
     static LineEditor editor;
     for (;;) {
         kputs("corral> ");
-        while (!editor.feed(console_getc(), kputs)) {}
+        for (;;) {
+            const int c = console_getc();
+            if (c == CONSOLE_OVERFLOW) editor.overflow(kputs);
+            else if (editor.feed(char(c), kputs)) break;
+        }
         shell_execute(editor.line());
     }
 }

@@ -4,6 +4,7 @@
 #include "arch/x86/uart.h"
 #include "kernel/lib/format.h"
 #include "kernel/sync/spinlock.h"
+#include "kernel/time.h"
 
 namespace corral {
 namespace {
@@ -66,5 +67,26 @@ int kprintf(const char* fmt, ...) {
 }
 
 void kputs(const char* s) { kprintf("%s", s); }
+
+bool console_loopback_feed(const char* bytes, size_t n) {
+    constexpr size_t CHUNK = 8;   // well under the UART's 16-byte receive FIFO
+    for (size_t done = 0; done < n;) {
+        const size_t k = n - done < CHUNK ? n - done : CHUNK;
+        const uint32_t before = console_input_received();
+        {
+            SpinlockGuard guard(console_lock);   // nobody prints into our input meanwhile
+            arch::uart_set_loopback(true);
+            for (size_t i = 0; i < k; i++) arch::uart_putc(bytes[done + i]);
+            arch::uart_wait_transmitted();
+            arch::uart_set_loopback(false);
+        }
+        const uint64_t deadline = now_us() + 10000000;
+        while (console_input_received() - before < k)
+            if (now_us() > deadline) return false;
+            else arch::cpu_relax();
+        done += k;
+    }
+    return true;
+}
 
 }  // namespace corral

@@ -2,6 +2,7 @@
 #pragma once
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 namespace corral {
 
@@ -19,7 +20,17 @@ void console_capture_begin(char* buf, size_t size);
 size_t console_capture_end();
 
 // Serial input: the UART IRQ fills a ring buffer; readers take from it.
+// Where bytes were lost (the buffer was full, or the UART overran), the
+// reader gets CONSOLE_OVERFLOW once, before the next byte that was kept.
+constexpr int CONSOLE_OVERFLOW = -1;
 void console_input_init();
-char console_getc();   // waits (halting between interrupts)
+int console_getc();                 // a byte (0..255) or CONSOLE_OVERFLOW; waits for one
+size_t console_input_pending();     // entries waiting to be read
+uint32_t console_input_received();  // bytes the UART has delivered since boot
+// Tests: sends `bytes` to our own receive path through the UART's loopback,
+// a few at a time under the console lock (nothing printed meanwhile can get
+// mixed in), waiting after each few until the UART interrupt took them.
+// False if they did not arrive.
+bool console_loopback_feed(const char* bytes, size_t n);
 
 }  // namespace corral

@@ -14,17 +14,44 @@ namespace {
 
 Spinlock input_lock("serial-input");
 WaitQueue readers;
-char ring[config::SERIAL_INPUT_BUFFER];
+// Received bytes, and CONSOLE_OVERFLOW where bytes were lost: the reader
+// then drops the line it is in and everything up to the next line end, so a
+// damaged line never runs as a different command (two pasted lines merged,
+// or a line missing its middle).
+constexpr size_t SIZE = config::SERIAL_INPUT_BUFFER;
+int16_t ring[SIZE];
 volatile size_t head = 0, tail = 0;   // head: next write, tail: next read
+bool mark_owed = false;               // bytes were lost since the last stored one
+volatile uint32_t received = 0;       // bytes the UART delivered (tests)
+
+size_t free_slots() { return SIZE - 1 - (head + SIZE - tail) % SIZE; }
+
+void put(int16_t v) {
+    ring[head] = v;
+    head = (head + 1) % SIZE;
+}
+
+// Under input_lock.  A byte that does not fit is dropped (never block the
+// IRQ), and the next one stored is preceded by the mark.
+void receive(char c, bool lost_before) {
+    received = received + 1;
+    mark_owed |= lost_before;
+    if (free_slots() < (mark_owed ? 2u : 1u)) {
+        mark_owed = true;
+        return;
+    }
+    if (mark_owed) put(CONSOLE_OVERFLOW);
+    mark_owed = false;
+    put(int16_t(uint8_t(c)));
+}
 
 bool uart_interrupt(arch::TrapFrame*) {
     SpinlockGuard guard(input_lock);
     char c;
-    while (arch::uart_try_getc(&c)) {
-        size_t next = (head + 1) % config::SERIAL_INPUT_BUFFER;
-        if (next == tail) continue;   // full: drop the byte rather than block the IRQ
-        ring[head] = c;
-        head = next;
+    bool overrun = false;
+    while (arch::uart_try_getc(&c, &overrun)) {
+        receive(c, overrun);
+        overrun = false;
     }
     readers.wake_all();
     return true;
@@ -37,13 +64,24 @@ void console_input_init() {
     arch::uart_enable_rx_interrupt();
 }
 
-// Blocks the calling thread (not the CPU) until a byte arrives.
-char console_getc() {
+// Blocks the calling thread (not the CPU) until a byte (or the mark) arrives.
+int console_getc() {
     SpinlockGuard guard(input_lock);
-    while (head == tail) readers.wait(&input_lock);
-    char c = ring[tail];
-    tail = (tail + 1) % config::SERIAL_INPUT_BUFFER;
+    while (head == tail && !mark_owed) readers.wait(&input_lock);
+    if (head == tail) {   // bytes were lost after the last one kept: the mark comes now
+        mark_owed = false;
+        return CONSOLE_OVERFLOW;
+    }
+    const int c = ring[tail];
+    tail = (tail + 1) % SIZE;
     return c;
 }
+
+size_t console_input_pending() {
+    SpinlockGuard guard(input_lock);
+    return (head + SIZE - tail) % SIZE + (mark_owed ? 1 : 0);
+}
+
+uint32_t console_input_received() { return received; }
 
 }  // namespace corral

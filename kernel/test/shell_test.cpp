@@ -1,6 +1,8 @@
 // The shell: bad input gets one clear error line and never hurts the kernel.
 #include "arch/x86/cpu.h"
 #include "kernel/console/console.h"
+#include "kernel/lib/format.h"
+#include "kernel/config.h"
 #include "kernel/lib/string.h"
 #include "kernel/line_editor.h"
 #include "kernel/shell.h"
@@ -132,6 +134,103 @@ KTEST(shell, line_editing_and_history) {
     KEXPECT(str_eq(type(*e, "half\x03"), ""));                       // Ctrl-C drops the line
     KEXPECT(str_contains(echoed, "^C"));
     delete e;
+}
+
+void no_echo(const char*) {}
+
+KTEST(shell, lost_input_and_overlong_lines_are_discarded_whole) {
+    LineEditor* e = new LineEditor();
+    echoed_len = 0;
+    KEXPECT(str_eq(type(*e, "cpus\r"), "cpus"));
+    for (const char* p = "sym 0x10"; *p; p++) KEXPECT(!e->feed(*p, capture_echo));
+    e->overflow(capture_echo);                                    // bytes lost here
+    KEXPECT(str_contains(echoed, "input overflow: line discarded"));
+    KEXPECT(str_eq(type(*e, "1a00\r"), ""));                 // the rest of the damaged line: dropped
+    KEXPECT(str_eq(type(*e, "threads\r"), "threads"));       // the next line is whole
+    char longline[200];
+    for (size_t i = 0; i < sizeof longline - 2; i++) longline[i] = 'a';
+    longline[sizeof longline - 2] = '\r';
+    longline[sizeof longline - 1] = 0;
+    KEXPECT(str_eq(type(*e, longline), ""));                  // never run cut short
+    KEXPECT(str_contains(echoed, "line too long"));
+    delete e;
+}
+
+// ---- Pasting through the UART (its loopback feeds our receive path) ----
+
+constexpr int PASTE_LINE = 13;   // "sym 0x10XXXX\r"
+
+void paste_line(char* out, int n) { format(out, PASTE_LINE + 1, "sym 0x10%04x\r", unsigned(n)); }
+
+// Reads every entry waiting and runs it through a line editor; returns the
+// lines completed (at most `max`) and counts the overflow marks.
+int read_pasted(char (*lines)[PASTE_LINE + 1], int max, int* overflows) {
+    LineEditor* e = new LineEditor();
+    int n = 0;
+    *overflows = 0;
+    while (console_input_pending() > 0) {
+        const int c = console_getc();
+        if (c == CONSOLE_OVERFLOW) {
+            e->overflow(no_echo);
+            ++*overflows;
+        } else if (e->feed(char(c), no_echo) && e->line()[0] && n < max) {
+            str_copy(lines[n++], e->line(), PASTE_LINE + 1);
+        }
+    }
+    delete e;
+    return n;
+}
+
+void drain_input() {
+    while (console_input_pending() > 0) (void)console_getc();
+}
+
+KTEST(shell, a_pasted_block_arrives_line_for_line) {
+    drain_input();
+    constexpr int LINES = 40;   // 520 bytes: twice the old 256-byte buffer
+    static char block[LINES * PASTE_LINE + 1];
+    for (int i = 0; i < LINES; i++) paste_line(block + i * PASTE_LINE, i);
+    KREQUIRE(console_loopback_feed(block, LINES * PASTE_LINE));
+    static char got[LINES + 8][PASTE_LINE + 1];
+    int overflows;
+    const int n = read_pasted(got, LINES + 8, &overflows);
+    KEXPECT_EQ(overflows, 0);
+    KEXPECT_EQ(n, LINES);
+    for (int i = 0; i < n && i < LINES; i++) {
+        char want[PASTE_LINE + 1];
+        paste_line(want, i);
+        want[PASTE_LINE - 1] = 0;   // without the \r
+        KEXPECT(str_eq(got[i], want));
+    }
+}
+
+KTEST(shell, a_paste_too_big_for_the_buffer_loses_whole_lines_only) {
+    drain_input();
+    constexpr int LINES = int(config::SERIAL_INPUT_BUFFER / PASTE_LINE) + 80;   // overflows the buffer
+    static char block[LINES * PASTE_LINE + 1];
+    for (int i = 0; i < LINES; i++) paste_line(block + i * PASTE_LINE, i);
+    KREQUIRE(console_loopback_feed(block, LINES * PASTE_LINE));   // nobody reads meanwhile
+    static char got[LINES][PASTE_LINE + 1];
+    int overflows;
+    const int n = read_pasted(got, LINES, &overflows);
+    KEXPECT(overflows >= 1);
+    KEXPECT(n > 0 && n < LINES);
+    // Every line that came through is one that was sent, whole, in order.
+    int last = -1;
+    for (int i = 0; i < n; i++) {
+        unsigned v = 0;
+        bool ok = str_starts_with(got[i], "sym 0x10") && str_len(got[i]) == PASTE_LINE - 1;
+        for (int k = 8; ok && k < PASTE_LINE - 1; k++) {
+            const char ch = got[i][k];
+            ok = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+            v = v * 16 + unsigned(ch <= '9' ? ch - '0' : ch - 'a' + 10);
+        }
+        if (!ok || int(v) <= last || int(v) >= LINES) {
+            t.fail(__FILE__, __LINE__, "line %d came through damaged or out of order: '%s'", i, got[i]);
+            break;
+        }
+        last = int(v);
+    }
 }
 
 KTEST(sync, spinlock_holding_and_interrupts) {
