@@ -1,6 +1,9 @@
 // The seed's table, asserted on every run: each scenario with each
 // strategy must end exactly as DESIGN.md §1 says -- a FAIL cell that stops
 // failing is a test failure too (the demonstration lost its teeth).
+#include "kernel/config.h"
+#include "kernel/cpu.h"
+#include "kernel/sched/thread.h"
 #include "kernel/test/ktest.h"
 #include "patching/scenario.h"
 
@@ -47,6 +50,30 @@ KTEST(scenario, int3_released_after_each_step) {
     const char* scenarios[] = {"torn", "preempted", "interrupted"};
     for (const char* sc : scenarios)
         for (int step = 1; step <= 3; step++) expect_cell(t, sc, "int3", step);
+}
+
+// The same table with `load` running on every CPU: two busy threads per CPU,
+// free to move.  A held thread must keep its place whatever else runs.
+volatile bool load_stop = false;
+
+volatile uint32_t load_spins = 0;
+
+void busy(void*) {
+    while (!load_stop) load_spins = load_spins + 1;
+}
+
+KTEST(scenario, every_cell_holds_under_load) {
+    constexpr int MAX_LOAD = 2 * config::MAX_CPUS;
+    Thread* load[MAX_LOAD];
+    const int n = 2 * cpu_count();
+    load_stop = false;
+    for (int i = 0; i < n; i++) load[i] = thread_create("load", busy, nullptr);
+    const char* scenarios[] = {"torn", "preempted", "interrupted"};
+    const char* strategies[] = {"naive", "corral", "corral-scan", "hotpatch", "int3"};
+    for (const char* sc : scenarios)
+        for (const char* st : strategies) expect_cell(t, sc, st, 0);
+    load_stop = true;
+    for (int i = 0; i < n; i++) thread_join(load[i]);
 }
 
 }  // namespace
