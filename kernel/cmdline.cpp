@@ -21,6 +21,8 @@ enum class Kind { text, number, flag };
 constexpr const char* kStrategies[] = {"naive", "corral", "corral-scan", "hotpatch", "int3", "mixed", "all"};
 // patching/corral.h's deliberately broken corrals (stress's negative controls).
 constexpr const char* kBroken[] = {"ack-before-park", "skip-trap-frames"};
+// patching/scenario.h's scenarios (kernel/ does not include patching/).
+constexpr const char* kScenarios[] = {"torn", "preempted", "interrupted", "all"};
 constexpr const char* kSelftests[] = {"fail", "panic", "triple", "hang", "overflow", "corral-panic"};
 
 struct KeyInfo {
@@ -34,7 +36,7 @@ struct KeyInfo {
 
 constexpr KeyInfo kKeys[] = {
     {"test", KeyId::test, Kind::text, "<glob>", nullptr, 0},
-    {"demo", KeyId::demo, Kind::text, "<name|all>", nullptr, 0},
+    {"demo", KeyId::demo, Kind::text, "<torn|preempted|interrupted|all>", kScenarios, 4},
     {"stress", KeyId::stress, Kind::number, "<seconds>", nullptr, 0},
     {"bench", KeyId::bench, Kind::text, "<name|all>", nullptr, 0},
     {"strategy", KeyId::strategy, Kind::text, "<name>", kStrategies, 7},
@@ -232,6 +234,8 @@ Result<BootOptions> parse_cmdline(const char* cmdline)
     if (!next_word(after_first, word)) return options;
     if (is_kernel_path(word)) p = after_first;
     while (next_word(p, word)) TRY_VOID(apply_word(options, word));
+    if (options.exit_when_done && options.wants_shell())
+        return make_error("cmdline: exit with nothing to do first (give test=, demo=, stress= or selftest=)");
     return options;
 }
 

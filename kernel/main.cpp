@@ -70,6 +70,10 @@ void run_selftest(const char* which) {
     if (options.has_test || deliberate_failure) {
         KTestSummary s = run_ktests(options.has_test ? options.test_glob : "", deliberate_failure);
         ok = s.failed == 0 && s.passed > 0;
+        if (s.passed + s.failed + s.skipped == 0)
+            kprintf("cmdline: test=%s: no ktest matches it (a glob over suite.name, e.g. heap.*)\n", options.test_glob);
+        else if (s.failed == 0 && s.passed == 0)
+            kprintf("cmdline: test=%s: every matching ktest was skipped, so nothing passed\n", options.test_glob);
     }
     if (options.has_demo) {
         char line[64];

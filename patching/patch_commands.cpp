@@ -93,7 +93,8 @@ int cmd_demo(int argc, char** argv) {
     const char* scenarios[] = {"torn", "preempted", "interrupted"};
     const char* strategies[] = {"naive", "corral", "corral-scan", "hotpatch", "int3"};
     bool all = str_eq(argv[1], "all"), any = false;
-    int mismatches = 0;
+    int mismatches = 0, expected = 0, skipped = 0;
+    const char* skip_why = "";
     for (const char* sc : scenarios) {
         if (!all && !str_eq(argv[1], sc)) continue;
         any = true;
@@ -101,13 +102,23 @@ int cmd_demo(int argc, char** argv) {
             if (one_strategy && !str_eq(one_strategy, st)) continue;
             Result<ScenarioResult> r = run_scenario(sc, st, 0, true);
             if (r.is_error()) return shell_error("demo %s %s: %s", sc, st, r.error());
-            if (r.value().skipped) kprintf("SCENARIO %s %s: skipped (%s)\n", sc, st, r.value().detail);
-            else if (r.value().observed != r.value().expected) mismatches++;
+            if (r.value().skipped) {
+                kprintf("SCENARIO %s %s: skipped (%s)\n", sc, st, r.value().detail);
+                skipped++;
+                skip_why = r.value().detail;
+            } else if (r.value().observed != r.value().expected) {
+                mismatches++;
+            } else {
+                expected++;
+            }
         }
     }
     if (!any) return shell_error("demo: unknown scenario '%s' (one of: %s, all)", argv[1], scenario_names());
-    kprintf("demo: %d unexpected outcome%s\n", mismatches, mismatches == 1 ? "" : "s");
-    return mismatches ? 1 : 0;
+    // One summary line (scripts/corral-qemu knows it): how many cells ran,
+    // and how many were skipped and why.  A demo with no cell run is no pass.
+    kprintf("demo: %d cells: %d as expected, %d unexpected, %d skipped%s%s%s\n", expected + mismatches + skipped,
+            expected, mismatches, skipped, skipped ? " (" : "", skipped ? skip_why : "", skipped ? ")" : "");
+    return mismatches || expected == 0 ? 1 : 0;
 }
 SHELL_COMMAND("demo", "demo <torn|preempted|interrupted|all> [strategy]",
               "reproduce the seed's failures, narrated, with one or every strategy", cmd_demo);

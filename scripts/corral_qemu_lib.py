@@ -24,6 +24,21 @@ BANNER_RE = re.compile(r"^Corral \S+ booting")
 SMP_RE = re.compile(r"^smp: (\d+) CPUs? online")      # checked against --cpus when printed
 # Named groups: when a --require regex has them, the counts are checked too.
 DEFAULT_REQUIRE = r"^ktest: (?P<passed>\d+) passed, (?P<failed>\d+) failed"
+# The summary line a run's work ends with, by what its command line asked for.
+DEMO_REQUIRE = r"^demo: \d+ cells: (?P<passed>\d+) as expected, (?P<failed>\d+) unexpected"
+STRESS_REQUIRE = r"^patchtorture: SUCCESS"
+SUMMARY_NAMES = {DEFAULT_REQUIRE: "ktest summary", DEMO_REQUIRE: "demo summary", STRESS_REQUIRE: "patchtorture SUCCESS"}
+
+
+def default_require(append: str) -> str:
+    """The ktest summary, unless the command line asks only for a demo or a stress run."""
+    words = (append or "").split()
+    if not any(w.startswith("test=") for w in words):
+        if any(w.startswith("demo=") for w in words):
+            return DEMO_REQUIRE
+        if any(w.startswith("stress=") for w in words):
+            return STRESS_REQUIRE
+    return DEFAULT_REQUIRE
 DEFAULT_APPEND = "test=* exit"
 # The kernel's exit codes (arch/x86/power.h): isa-debug-exit turns value v
 # into (v << 1) | 1, and the values are chosen so that neither is a status
@@ -101,7 +116,7 @@ def judge(log_text: str, exit_code: Optional[int], timed_out: bool,
         if m:
             summary = m
     if summary is None:
-        what = "no ktest summary" if require == DEFAULT_REQUIRE else f"no line matches --require {require!r}"
+        what = f"no {SUMMARY_NAMES[require]}" if require in SUMMARY_NAMES else f"no line matches --require {require!r}"
         return Verdict(False, f"{what} (last line: {_last_line(lines)})")
     ktests = None
     groups = summary.re.groupindex
@@ -168,9 +183,10 @@ def parse_args(argv):
     p.add_argument("--timeout", type=float, default=120.0, help="seconds (default 120)")
     p.add_argument("--log", help="serial log path (default build/test-logs/<name>.log)")
     p.add_argument("--name", help="name used in the verdict line and default log path")
-    p.add_argument("--require", default=DEFAULT_REQUIRE,
+    p.add_argument("--require", default=None,
                    help="regex of the summary line that must appear; groups named passed/failed "
-                        "are checked (default: the ktest summary)")
+                        "are checked (default: the ktest summary, or the demo summary / patchtorture "
+                        "SUCCESS when the command line runs only a demo / a stress run)")
     p.add_argument("--expect-fail", action="store_true", help="invert the verdict (negative controls)")
     echo = p.add_mutually_exclusive_group()
     echo.add_argument("--echo", dest="echo", action="store_true", default=None, help="echo serial lines live")
@@ -181,6 +197,8 @@ def parse_args(argv):
         raise UsageError("--append cannot be used with --iso: the cmdline comes from grub.cfg")
     if args.append is None and not args.iso:
         args.append = DEFAULT_APPEND
+    if args.require is None:
+        args.require = default_require(args.append or "")
     if args.cpus < 1 or args.cpus > 255:
         raise UsageError(f"--cpus {args.cpus}: must be 1..255")
     if args.timeout <= 0:

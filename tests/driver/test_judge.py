@@ -156,6 +156,17 @@ class CommandLineTests(unittest.TestCase):
         with self.assertRaises(lib.UsageError):
             lib.parse_args(["--iso", "x.iso", "--append", "test=*"])
 
+    def test_summary_line_follows_the_work_asked_for(self):
+        self.assertEqual(lib.parse_args(["--append", "demo=all exit"]).require, lib.DEMO_REQUIRE)
+        self.assertEqual(lib.parse_args(["--append", "stress=5 exit"]).require, lib.STRESS_REQUIRE)
+        self.assertEqual(lib.parse_args(["--append", "test=* demo=all exit"]).require, lib.DEFAULT_REQUIRE)
+        self.assertEqual(lib.parse_args([]).require, lib.DEFAULT_REQUIRE)
+        demo = BOOT + "demo: 15 cells: 15 as expected, 0 unexpected, 0 skipped\n"
+        self.assertTrue(judge(demo, require=lib.DEMO_REQUIRE).passed)
+        bad = BOOT + "demo: 15 cells: 14 as expected, 1 unexpected, 0 skipped\n"
+        self.assertIn("summary reports 1 failed", judge(bad, require=lib.DEMO_REQUIRE).reason)
+        self.assertIn("no demo summary", judge(BOOT, require=lib.DEMO_REQUIRE).reason)
+
     def test_bad_values(self):
         for argv in (["--cpus", "0"], ["--timeout", "0"], ["--require", "("]):
             with self.assertRaises(lib.UsageError):

@@ -73,9 +73,7 @@ TEST(Cmdline, FirstWordSkippedOnlyWhenItIsAPath)
     EXPECT_TRUE(r.value().has_test);
     EXPECT_STREQ(r.value().test_glob, "heap.*");
     EXPECT_TRUE(r.value().exit_when_done);
-    auto bare_exit = parse_cmdline("exit");
-    ASSERT_TRUE(bare_exit.is_ok());
-    EXPECT_TRUE(bare_exit.value().exit_when_done);
+    EXPECT_TRUE(parse_cmdline("/boot/corral.elf exit").is_error()) << "exit alone: nothing to do";
     auto path = parse_cmdline("/boot/corral.elf test=x");
     ASSERT_TRUE(path.is_ok());
     EXPECT_TRUE(path.value().has_test);
@@ -134,11 +132,17 @@ TEST(Cmdline, SeedDecimalAndHex)
     EXPECT_EQ(ok("seed=0").seed, 0u);
 }
 
-TEST(Cmdline, Exit)
+TEST(Cmdline, ExitAloneIsAnError)
 {
-    BootOptions o = ok("exit");
-    EXPECT_TRUE(o.exit_when_done);
-    EXPECT_TRUE(o.wants_shell());
+    // Powering off with nothing done would read as a success.
+    EXPECT_EQ(err("exit"), "cmdline: exit with nothing to do first (give test=, demo=, stress= or selftest=)");
+    EXPECT_EQ(err("seed=3 exit"), "cmdline: exit with nothing to do first (give test=, demo=, stress= or selftest=)");
+    EXPECT_TRUE(ok("demo=torn exit").exit_when_done);
+}
+
+TEST(Cmdline, UnknownDemo)
+{
+    EXPECT_EQ(err("demo=nope"), "cmdline: unknown demo 'nope' (known: torn preempted interrupted all)");
 }
 
 TEST(Cmdline, EverySelftest)
