@@ -116,7 +116,8 @@ int cmd_demo(int argc, char** argv) {
     if (!any) return shell_error("demo: unknown scenario '%s' (one of: %s, all)", argv[1], scenario_names());
     // One summary line (scripts/corral-qemu knows it): how many cells ran,
     // and how many were skipped and why.  A demo with no cell run is no pass.
-    kprintf("demo: %d cells: %d as expected, %d unexpected, %d skipped%s%s%s\n", expected + mismatches + skipped,
+    const int cells = expected + mismatches + skipped;
+    kprintf("demo: %d cell%s: %d as expected, %d unexpected, %d skipped%s%s%s\n", cells, cells == 1 ? "" : "s",
             expected, mismatches, skipped, skipped ? " (" : "", skipped ? skip_why : "", skipped ? ")" : "");
     return mismatches || expected == 0 ? 1 : 0;
 }

@@ -25,7 +25,7 @@ SMP_RE = re.compile(r"^smp: (\d+) CPUs? online")      # checked against --cpus w
 # Named groups: when a --require regex has them, the counts are checked too.
 DEFAULT_REQUIRE = r"^ktest: (?P<passed>\d+) passed, (?P<failed>\d+) failed"
 # The summary line a run's work ends with, by what its command line asked for.
-DEMO_REQUIRE = r"^demo: \d+ cells: (?P<passed>\d+) as expected, (?P<failed>\d+) unexpected"
+DEMO_REQUIRE = r"^demo: \d+ cells?: (?P<passed>\d+) as expected, (?P<failed>\d+) unexpected"
 STRESS_REQUIRE = r"^patchtorture: SUCCESS"
 SUMMARY_NAMES = {DEFAULT_REQUIRE: "ktest summary", DEMO_REQUIRE: "demo summary", STRESS_REQUIRE: "patchtorture SUCCESS"}
 
