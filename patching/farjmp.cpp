@@ -34,7 +34,7 @@ NOT_PATCHABLE bool parked_cpu_inside(const CorralReport& report, uintptr_t start
         const arch::TrapFrame* f = report.parked_frame[c];
         if (!f || !(f->eip > start && f->eip < end)) continue;
         Thread* t = cpus[c].current;
-        *hit = ScanHit{t ? t->id : -1, {}, c, f->eip, "parked cpu"};
+        *hit = ScanHit{t ? t->id : -1, {}, c, f->eip, "trap frame of a parked cpu"};
         if (t) str_copy(hit->thread_name, t->name, sizeof hit->thread_name);
         return true;
     }

@@ -63,13 +63,14 @@ int cmd_patch(int argc, char** argv) {
         const Strategy* s = nullptr;
         if (argc == 4 && !(s = find_strategy(argv[3])))
             return shell_error("patch: unknown strategy '%s' (one of: %s)", argv[3], strategy_names());
-        const Strategy* used = s ? s : r->default_strategy;
-        if (!used->is_safe()) kprintf("warning: %s is unsafe: it guarantees %s\n", used->name(), used->guarantees());
         Result<void> done = patch_apply(r, s);
         if (done.is_error()) return shell_error("patch apply: %s", done.error());
-        kprintf("applied %s to %s with %s", r->name, r->target_name, r->applied.strategy->name());
+        const Strategy* used = r->applied.strategy;
+        kprintf("applied %s to %s with %s", r->name, r->target_name, used->name());
         if (r->applied.deferrals) kprintf(" (deferred %d times)", r->applied.deferrals);
         kprintf("\n");
+        // After the checks and the write: a refused patch gets its reason alone.
+        if (!used->is_safe()) kprintf("warning: %s is unsafe: it guarantees %s\n", used->name(), used->guarantees());
         return 0;
     }
     if (argc == 3 && str_eq(argv[1], "revert")) {

@@ -32,7 +32,9 @@ NOT_PATCHABLE void record(Search& s, Thread* t, uintptr_t eip, const char* kind)
     str_copy(s.hit.thread_name, t->name, sizeof s.hit.thread_name);
     s.hit.cpu = t->on_cpu ? t->cpu : -1;
     s.hit.eip = eip;
-    s.hit.kind = kind;
+    // A CPU's thread seen in its own trap frame: the corral parked it there
+    // (corral's check names it the same way).
+    s.hit.kind = t->on_cpu && str_eq(kind, "trap frame") ? "trap frame of a parked cpu" : kind;
 }
 
 // Return addresses above a frame pointer.  Reads are fault-tolerant: a

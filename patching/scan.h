@@ -24,7 +24,7 @@ struct ScanHit {
     char thread_name[24];
     int cpu;                 // where it runs, or -1 when switched out
     uintptr_t eip;
-    const char* kind;        // "trap frame", "switch context", "return address"
+    const char* kind;        // "trap frame", "trap frame of a parked cpu", "switch context", "return address"
 };
 
 // True (and fills `hit`) when some thread has a saved EIP in the range.

@@ -5,6 +5,8 @@
 #include "arch/x86/safe_access.h"
 #include "arch/x86/sections.h"
 #include "arch/x86/trap.h"
+
+#include "arch/x86/lapic.h"
 #include "kernel/config.h"
 #include "kernel/panic.h"
 
@@ -38,6 +40,17 @@ const char* const exception_names[32] = {
 
 const char* exception_name(uint32_t vector) {
     if (vector < 32) return exception_names[vector];
+    switch (vector) {
+        case VECTOR_IRQ_BASE + 0: return "PIT timer";
+        case VECTOR_IRQ_BASE + 4: return "serial";
+        case VECTOR_LAPIC_TIMER: return "timer";
+        case VECTOR_IPI_RESCHEDULE: return "reschedule IPI";
+        case VECTOR_IPI_TLB_SHOOTDOWN: return "TLB shootdown IPI";
+        case VECTOR_IPI_CALL: return "corral/sync IPI";
+        case VECTOR_SPURIOUS: return "spurious";
+        case 0xffffffffu: return "poll";   // kernel/sync/cross_cpu.h: a wait loop answering other CPUs
+    }
+    if (vector >= uint32_t(VECTOR_IRQ_BASE) && vector < uint32_t(VECTOR_IRQ_BASE) + 16) return "device IRQ";
     return vector < VECTOR_COUNT ? "interrupt" : "?";
 }
 

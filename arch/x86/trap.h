@@ -41,6 +41,7 @@ struct TrapHooks {
 };
 void set_trap_hooks(const TrapHooks& hooks);
 
+// "invalid opcode", "timer", "reschedule IPI", ...: a vector's name.
 const char* exception_name(uint32_t vector);
 
 }  // namespace corral::arch

@@ -18,10 +18,16 @@ void print_thread(Thread* t, void*) {
     bool running = t->state == ThreadState::Running && t->on_cpu;
     if (!running && t->context) symbolize(t->context->eip, where, sizeof where);
     else if (running) format(where, sizeof where, "(running)");
-    char seen[20];
+    // CPUs as ranges ("0-3,5"), so 16 of them fit and no number is cut.
+    char seen[48];
     int n = 0;
-    for (int c = 0; c < cpu_count() && n < int(sizeof seen) - 1; c++)
-        if (t->cpus_seen & (1u << c)) n += format(seen + n, sizeof seen - n, n ? ",%d" : "%d", c);
+    for (int c = 0; c < cpu_count(); c++) {
+        if (!(t->cpus_seen & (1u << c))) continue;
+        int last = c;
+        while (last + 1 < cpu_count() && (t->cpus_seen & (1u << (last + 1)))) last++;
+        n += format(seen + n, sizeof seen - size_t(n), last > c ? "%s%d-%d" : "%s%d", n ? "," : "", c, last);
+        c = last;
+    }
     if (n == 0) format(seen, sizeof seen, "-");
     int frames = 0;
     for (arch::TrapFrame* f = t->frames; f && frames < 64; f = f->prev) frames++;
@@ -29,7 +35,7 @@ void print_thread(Thread* t, void*) {
             where, frames);
     for (arch::TrapFrame* f = t->frames; f && frames-- > 0; f = f->prev) {
         symbolize(f->eip, where, sizeof where);
-        kprintf("       trap frame: vector %u at %s\n", f->vector, where);
+        kprintf("       trap frame: vector %u (%s) at %s\n", f->vector, arch::exception_name(f->vector), where);
     }
 }
 
