@@ -6,6 +6,7 @@
 #include "kernel/config.h"
 #include "kernel/console/console.h"
 #include "kernel/heap.h"
+#include "kernel/lib/address.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm/memory.h"
 #include "kernel/multiboot.h"
@@ -16,45 +17,37 @@ namespace corral {
 namespace {
 
 int cmd_sym(int argc, char** argv) {
-    if (argc != 2) return shell_error("usage: sym <name|address>");
+    if (argc != 2) return shell_error("usage: sym <name|address|name+n|name-n>");
     Result<Symbol> s = symbol_by_name(argv[1]);
     if (s.is_ok()) {
         kprintf("%08zx %c %6zu %s\n", s.value().address, s.value().type, s.value().size, s.value().name);
         return 0;
     }
-    // Not a name: maybe an address to symbolize.
-    Result<uint32_t> addr = parse_u32(argv[1]);
-    if (addr.is_error()) return shell_error("sym: %s", s.error());
+    // Not a name: an address (or name+n) to symbolize.
+    Result<uint32_t> addr = shell_parse_address(argv[1]);
+    if (addr.is_error()) return shell_error("sym: %s", addr.error());
     SymbolHit hit;
     if (!symbol_for_address(addr.value(), &hit)) return shell_error("sym: no symbol contains %#x", addr.value());
     kprintf("%08x = %s+%#zx\n", addr.value(), hit.symbol.name, hit.offset);
     return 0;
 }
-SHELL_COMMAND("sym", "sym <name|address>", "look up a kernel symbol (or the symbol at an address)", cmd_sym);
+SHELL_COMMAND("sym", "sym <name|address|name+n|name-n>", "look up a kernel symbol (or the symbol at an address)",
+              cmd_sym);
 
 }  // namespace
 
-// The address argument may be a number, a symbol, or symbol+n / symbol-n
-// (peek corral::demo_hot_counter-5 8 shows the hotpatch padding).
-Result<uint32_t> shell_parse_address(const char* text) {
-    Result<uint32_t> n = parse_u32(text);
-    if (n.is_ok()) return n;
-    Result<Symbol> s = symbol_by_name(text);
-    if (s.is_ok()) return uint32_t(s.value().address);
-    char name[96];
-    size_t len = str_copy(name, text, sizeof name);
-    for (size_t i = len < sizeof name ? len : 0; i-- > 1;) {
-        if (name[i] != '+' && name[i] != '-') continue;
-        Result<uint32_t> off = parse_u32(name + i + 1);
-        const char sign = name[i];
-        name[i] = 0;
-        Result<Symbol> base = symbol_by_name(name);
-        if (off.is_ok() && base.is_ok())
-            return uint32_t(base.value().address + (sign == '+' ? off.value() : -off.value()));
-        break;
-    }
-    return make_error("'%s' is neither an address nor a symbol", text);
+namespace {
+bool lookup_symbol(const char* name, uint32_t* address, void*) {
+    Result<Symbol> s = symbol_by_name(name);
+    if (s.is_ok()) *address = uint32_t(s.value().address);
+    return s.is_ok();
 }
+}  // namespace
+
+// The address argument may be a number, a symbol, or symbol+n / symbol-n
+// (peek corral::demo_hot_counter-5 8 shows the hotpatch padding); the
+// grammar is kernel/lib/address.h's, the same for every command.
+Result<uint32_t> shell_parse_address(const char* text) { return parse_address(text, lookup_symbol, nullptr); }
 
 namespace {
 
@@ -67,6 +60,8 @@ int cmd_peek(int argc, char** argv) {
     if (count.value() == 0 || count.value() > config::PEEK_MAX_BYTES)
         return shell_error("peek: count must be 1..%zu", config::PEEK_MAX_BYTES);
     const uint32_t base = addr.value();
+    Result<void> range = check_address_range(base, count.value());
+    if (range.is_error()) return shell_error("peek: %s", range.error());
     for (uint32_t row = 0; row < count.value(); row += 16) {
         kprintf("%08x:", base + row);
         for (uint32_t i = row; i < row + 16 && i < count.value(); i++) {

@@ -74,6 +74,16 @@ Result<Symbol> symbol_by_name(const char* name) {
         Symbol s = symbol_at(i);
         if (name_matches(s.name, name)) return s;
     }
+    // An extern "C" function declared in a namespace is named with it by
+    // gdb and the docs (corral::kmain) but not in the symbol table (kmain).
+    const char* last = nullptr;
+    for (const char* p = name; p[0] && p[1]; p++)
+        if (p[0] == ':' && p[1] == ':') last = p + 2;
+    if (last && *last)
+        for (size_t i = 0; i < n; i++) {
+            Symbol s = symbol_at(i);
+            if (str_eq(s.name, last)) return s;
+        }
     return make_error("no symbol named '%s'", name);
 }
 

@@ -87,7 +87,7 @@ SHELL_COMMAND("patch", "patch list [all]|apply <name> [strategy]|revert <name>",
               "list, apply or revert a patch (try: patch apply hot, peek demo_hot_counter-5 8)", cmd_patch);
 
 int cmd_demo(int argc, char** argv) {
-    if (argc < 2 || argc > 3) return shell_error("usage: demo <%s|all> [strategy]", scenario_names());
+    if (argc < 2 || argc > 3) return shell_error("usage: demo <torn|preempted|interrupted|all> [strategy]");
     const char* one_strategy = argc == 3 ? argv[2] : nullptr;
     if (one_strategy && !find_strategy(one_strategy))
         return shell_error("demo: unknown strategy '%s' (one of: %s)", one_strategy, strategy_names());
