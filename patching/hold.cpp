@@ -4,6 +4,7 @@
 #include "arch/x86/sections.h"
 #include "arch/x86/trap.h"
 #include "kernel/cpu.h"
+#include "kernel/sched/thread.h"
 #include "kernel/panic.h"
 #include "kernel/time.h"
 
@@ -50,6 +51,12 @@ NOT_PATCHABLE bool debug_trap(arch::TrapFrame* frame) {
             while (!h->released) arch::cpu_relax();
             arch::cli();
             this_cpu()->held_at = nullptr;
+            // Released, it is still at the held instruction: it must run on
+            // from there, not be preempted at it by the next tick (its slice
+            // ran out while it was held), or a "running" thread would turn
+            // into a preempted one under load.  The held code ends the guard
+            // (scenario.cpp's victim, once the function returned).
+            this_cpu_current()->preempt_off = this_cpu_current()->preempt_off + 1;
             disarm(frame);
             return true;
         case HoldMode::InHandler:

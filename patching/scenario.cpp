@@ -63,6 +63,7 @@ void victim(void* arg) {
     } else {
         seed_example();
     }
+    current_thread()->preempt_off = 0;   // a Running hold kept it on until the function returned
     r.victim_returned = true;
 }
 

@@ -225,7 +225,7 @@ NOT_PATCHABLE void sched_maybe_preempt(arch::TrapFrame* frame) {
     if (!running) return;
     Cpu* c = this_cpu();
     Thread* cur = c->current;
-    if (!cur || frame->prev || c->cli_depth > 0) return;
+    if (!cur || frame->prev || c->cli_depth > 0 || cur->preempt_off) return;
     bool slice_over = cur->slice_ticks <= 0 || woken[c->index];
     bool idle_with_work = cur->is_idle && (run_queues[c->index].length > 0 || cpu_count() > 1);
     if (slice_over || idle_with_work) schedule();

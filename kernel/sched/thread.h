@@ -36,6 +36,7 @@ struct Thread {
     bool is_idle;
     volatile bool detached;           // nobody joins it: the reaper frees it
     int slice_ticks;                  // timer ticks left before preemption
+    volatile int preempt_off;         // > 0: never preempted (it still takes interrupts)
     void (*entry)(void*);
     void* arg;
     int exit_code;
