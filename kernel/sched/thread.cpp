@@ -149,6 +149,7 @@ namespace {
 Spinlock reaper_lock("reaper");
 WaitQueue reaper_wakeup;
 Thread* reap_list = nullptr;
+volatile bool reaping = false;   // a thread taken off reap_list is being freed
 
 void reap(Thread* t) {
     while (__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE)) arch::cpu_relax();
@@ -165,8 +166,10 @@ void reaper(void*) {
             while (!reap_list) reaper_wakeup.wait(&reaper_lock);
             t = reap_list;
             reap_list = t->queue_next;
+            reaping = true;
         }
         reap(t);
+        reaping = false;
     }
 }
 
@@ -181,6 +184,11 @@ void hand_to_reaper(Thread* t) {
 void reaper_start() { thread_create("reaper", reaper, nullptr); }
 
 int thread_count() { return thread_total; }
+
+bool reaper_busy() {
+    SpinlockGuard r(reaper_lock);
+    return reap_list || reaping;
+}
 
 void thread_detach(Thread* t) {
     SpinlockGuard g(t->join_lock);

@@ -59,6 +59,9 @@ void thread_detach(Thread* t);
 void reaper_start();
 // Threads that exist: running, waiting, or dead and not yet freed.
 int thread_count();
+// The reaper has detached threads left to free (tests: memory counts are
+// only stable once it has none).
+bool reaper_busy();
 void thread_yield();
 void thread_sleep_ms(uint32_t ms);
 void thread_set_affinity(Thread* t, uint32_t affinity);

@@ -3,6 +3,7 @@
 #include "arch/x86/safe_access.h"
 #include "kernel/heap.h"
 #include "kernel/mm/memory.h"
+#include "kernel/sched/thread.h"
 #include "kernel/test/ktest.h"
 
 extern "C" void kmain(uint32_t, uint32_t);
@@ -40,6 +41,7 @@ KTEST(memory, null_page_is_unmapped) {
 }
 
 KTEST(memory, frames_alloc_free_and_double_free) {
+    for (int tries = 0; tries < 500 && reaper_busy(); tries++) thread_sleep_ms(10);   // stacks still coming back
     size_t before = frames_free();
     Result<uint32_t> a = frame_alloc(), b = frame_alloc();
     KREQUIRE(a.is_ok() && b.is_ok());

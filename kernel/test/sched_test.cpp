@@ -140,6 +140,9 @@ void do_nothing(void*) {}
 // Thread stacks come with a guard page and go back when the thread is
 // joined: frames return to the allocator, the pages are unmapped.
 KTEST(sched, thread_stacks_are_guarded_and_returned) {
+    // Stacks an earlier test's detached threads left to the reaper must be
+    // back first, or they come back in the middle of this count.
+    for (int tries = 0; tries < 500 && reaper_busy(); tries++) thread_sleep_ms(10);
     const size_t before = frames_free();
     Thread* th[8];
     for (int i = 0; i < 8; i++) th[i] = thread_create("stacky", do_nothing, nullptr);
