@@ -14,6 +14,7 @@
 #include "kernel/cpu.h"
 #include "kernel/heap.h"
 #include "kernel/irq.h"
+#include "kernel/lib/format.h"
 #include "kernel/mm/memory.h"
 #include "kernel/mm/stacks.h"
 #include "kernel/panic.h"
@@ -80,6 +81,7 @@ NOT_PATCHABLE void take_sample(const arch::TrapFrame* frame) {
         ebp = next;
     }
     s.interrupts_were_on = frame->eflags & arch::EFLAGS_IF;
+    s.lapic = arch::lapic_state();
 }
 
 bool nmi(arch::TrapFrame* frame) {
@@ -276,7 +278,11 @@ void smp_print_sample(int cpu) {
         symbolize(s.value().eips[i], where, sizeof where);
         kprintf("%s %s", i ? " <-" : "", where);
     }
-    kprintf("\n");
+    const arch::LapicState& l = s.value().lapic;
+    char serving[8] = "none", requested[8] = "none";
+    if (l.in_service >= 0) format(serving, sizeof serving, "%#x", l.in_service);
+    if (l.requested >= 0) format(requested, sizeof requested, "%#x", l.requested);
+    kprintf("; lapic in service %s, requested %s, ppr %#x\n", serving, requested, l.ppr);
 }
 
 bool tlb_shootdown_waiting_for(int cpu) {

@@ -3,6 +3,7 @@
 #pragma once
 #include <stdint.h>
 
+#include "arch/x86/lapic.h"
 #include "kernel/lib/result.h"
 
 namespace corral {
@@ -36,6 +37,7 @@ struct CpuSample {
     uintptr_t eips[MAX];
     int count;
     bool interrupts_were_on;
+    arch::LapicState lapic;   // e.g. a vector still in service blocks every IPI of its class
 };
 Result<CpuSample> smp_sample_cpu(int cpu);
 void smp_print_sample(int cpu);   // one line: symbolized

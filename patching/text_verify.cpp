@@ -3,6 +3,7 @@
 #include "kernel/console/console.h"
 #include "kernel/panic.h"
 #include "kernel/shell.h"
+#include "kernel/lib/hash.h"
 #include "kernel/lib/string.h"
 #include "patching/text_writer.h"
 #include "patching/transaction.h"
@@ -82,8 +83,6 @@ void report_patched(TextVerifyReport& r, int n, bool print) {
     }
 }
 
-uint32_t fnv_step(uint32_t h, uint8_t b) { return (h ^ b) * 16777619u; }
-
 }  // namespace
 
 TextVerifyReport text_verify(bool print) {
@@ -103,10 +102,10 @@ TextVerifyReport text_verify(bool print) {
     for (uint32_t c = 0; c < h.chunk_count; c++) {
         const uintptr_t from = start + c * h.chunk_size;
         const uintptr_t to = from + h.chunk_size < uintptr_t(__text_end) ? from + h.chunk_size : uintptr_t(__text_end);
-        uint32_t hash = 2166136261u;
+        uint32_t hash = FNV1A_INIT;
         for (uintptr_t a = from; a < to; a++) {
             while (j < n && sorted[j].address < a) j++;
-            hash = fnv_step(hash, j < n && sorted[j].address == a ? sorted[j].original : live(a));
+            hash = fnv1a_step(hash, j < n && sorted[j].address == a ? sorted[j].original : live(a));
         }
         if (hash == table_word(int(sizeof h / 4) + int(c))) continue;
         r.unexplained_chunks++;

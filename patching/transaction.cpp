@@ -7,6 +7,7 @@
 #include "patching/text_writer.h"
 #include "kernel/panic.h"
 #include "patching/demo_targets.h"
+#include "kernel/lib/hash.h"
 #include "kernel/lib/string.h"
 #include "kernel/sched/wait_queue.h"
 #include "kernel/symbols.h"
@@ -19,16 +20,10 @@ Mutex transactions("transactions");   // patching sleeps (corral-scan backs off)
 PatchRecord* records = nullptr;
 uint64_t sequence = 0;
 
-uint32_t checksum(const uint8_t* bytes, size_t n) {   // FNV-1a
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) h = (h ^ bytes[i]) * 16777619u;
-    return h;
-}
-
 uint32_t edits_checksum(const Patch& p, bool old_bytes) {
     uint32_t h = 0;
     for (int i = 0; i < p.edit_count; i++)
-        h ^= checksum(old_bytes ? p.edits[i].old_bytes : p.edits[i].new_bytes, p.edits[i].length) + uint32_t(i);
+        h ^= fnv1a(old_bytes ? p.edits[i].old_bytes : p.edits[i].new_bytes, p.edits[i].length) + uint32_t(i);
     return h;
 }
 
@@ -80,19 +75,30 @@ void mark_applied(PatchRecord* r) {
     r->new_checksum = edits_checksum(r->applied, false);
 }
 
+constexpr int MAX_BATCH = 64;
+
+Result<void> check_batch_size(int count) {
+    if (count < 1 || count > MAX_BATCH) return make_error("a batch holds 1..%d patches, not %d", MAX_BATCH, count);
+    return Ok{};
+}
+
+// One strategy writes a whole batch.
+Result<void> check_one_strategy(const Patch* first, const Strategy* s) {
+    if (first->strategy != s) return make_error("a batch must use one strategy");
+    return Ok{};
+}
+
 // Plans every patch (nothing is written if any plan fails), then writes
 // them all with one call of the strategy: one corral, or one set of int3
 // sync rounds, for the whole batch.
-constexpr int MAX_BATCH = 64;
-
 Result<void> apply_patches(PatchRecord* const* list, int count, const Strategy* strategy, const PatchHooks* hooks) {
-    if (count < 1 || count > MAX_BATCH) return make_error("a batch holds 1..%d patches, not %d", MAX_BATCH, count);
+    TRY_VOID(check_batch_size(count));
     MutexGuard g(transactions);
     Patch* batch[MAX_BATCH];
     for (int i = 0; i < count; i++) {
         PatchRecord* r = list[i];
         const Strategy* s = strategy ? strategy : r->default_strategy;
-        if (i > 0 && s != batch[0]->strategy) return make_error("a batch must use one strategy");
+        if (i > 0) TRY_VOID(check_one_strategy(batch[0], s));
         TRY_VOID(check_can_apply(r, s));
         Patch p{};
         str_copy(p.name, r->target_name, sizeof p.name);
@@ -120,7 +126,7 @@ Result<void> apply_patches(PatchRecord* const* list, int count, const Strategy* 
 // set of int3 sync rounds, for the whole batch.  Each patch must be the top
 // of its target's stack, and a batch holds each target once.
 Result<void> revert_patches(PatchRecord* const* list, int count, const PatchHooks* hooks) {
-    if (count < 1 || count > MAX_BATCH) return make_error("a batch holds 1..%d patches, not %d", MAX_BATCH, count);
+    TRY_VOID(check_batch_size(count));
     MutexGuard g(transactions);
     Patch* batch[MAX_BATCH];
     for (int i = 0; i < count; i++) {
@@ -134,7 +140,7 @@ Result<void> revert_patches(PatchRecord* const* list, int count, const PatchHook
         if (top != r)
             return make_error("%s is stacked under %s on %s; revert %s first", r->name, top->name, r->target_name,
                               top->name);
-        if (i > 0 && r->applied.strategy != batch[0]->strategy) return make_error("a batch must use one strategy");
+        if (i > 0) TRY_VOID(check_one_strategy(batch[0], r->applied.strategy));
         TRY_VOID(verify_unchanged(*r));
         batch[i] = &r->applied;
     }

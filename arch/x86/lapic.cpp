@@ -8,7 +8,8 @@ namespace corral::arch {
 namespace {
 
 // Register offsets (SDM vol. 3, table 10-1).
-constexpr uint32_t REG_ID = 0x20, REG_TPR = 0x80, REG_EOI = 0xb0, REG_SVR = 0xf0, REG_ESR = 0x280;
+constexpr uint32_t REG_ID = 0x20, REG_TPR = 0x80, REG_PPR = 0xa0, REG_EOI = 0xb0, REG_SVR = 0xf0, REG_ESR = 0x280;
+constexpr uint32_t REG_ISR = 0x100, REG_IRR = 0x200;
 constexpr uint32_t REG_ICR_LOW = 0x300, REG_ICR_HIGH = 0x310, REG_LVT_TIMER = 0x320;
 constexpr uint32_t REG_LVT_LINT0 = 0x350, REG_LVT_LINT1 = 0x360, REG_LVT_ERROR = 0x370;
 constexpr uint32_t REG_TIMER_INITIAL = 0x380, REG_TIMER_CURRENT = 0x390, REG_TIMER_DIVIDE = 0x3e0;
@@ -30,11 +31,25 @@ NOT_PATCHABLE void wait_for_delivery() {
     for (uint32_t spins = 0; (read(REG_ICR_LOW) & ICR_DELIVERY_PENDING) && spins < 10000000; spins++) cpu_relax();
 }
 
+// The ICR is two registers and one per CPU: an interrupt handler that sends
+// an IPI between our two writes would leave its destination in ICR_HIGH, and
+// our vector would go to its CPU.  So the pair is written with interrupts
+// off (an NMI handler never sends).
 NOT_PATCHABLE void send_icr(uint32_t apic_id, uint32_t low) {
+    const bool was_on = interrupts_enabled();
+    cli();
     wait_for_delivery();
     write(REG_ICR_HIGH, apic_id << 24);
     write(REG_ICR_LOW, low);   // writing the low word sends it
     wait_for_delivery();
+    if (was_on) sti();
+}
+
+// The highest vector set in a 256-bit APIC register array (ISR, IRR), or -1.
+NOT_PATCHABLE int highest_vector(uint32_t base) {
+    for (int word = 7; word >= 0; word--)
+        if (uint32_t bits = read(base + uint32_t(word) * 0x10)) return word * 32 + 31 - __builtin_clz(bits);
+    return -1;
 }
 
 uint32_t ioapic_read(uint32_t reg) {
@@ -68,6 +83,11 @@ void lapic_init_this_cpu() {
 }
 
 uint32_t lapic_id() { return read(REG_ID) >> 24; }
+
+NOT_PATCHABLE LapicState lapic_state() {
+    if (!lapic) return LapicState{-1, -1, 0, 0};
+    return LapicState{highest_vector(REG_ISR), highest_vector(REG_IRR), read(REG_TPR) & 0xff, read(REG_PPR) & 0xff};
+}
 NOT_PATCHABLE void lapic_eoi() { write(REG_EOI, 0); }
 
 void lapic_timer_calibrate(uint32_t (*wait_us)(uint32_t)) {

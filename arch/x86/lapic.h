@@ -20,6 +20,16 @@ void lapic_init_this_cpu();                  // enable + spurious vector (every 
 uint32_t lapic_id();
 void lapic_eoi();
 
+// This CPU's interrupt state, for reports about a CPU that does not answer:
+// the highest vector in service (its handler has not sent EOI yet) and the
+// highest one requested, and the task and processor priorities.  A vector is
+// delivered only when its class (vector >> 4) is above PPR's (SDM 10.8.3.1).
+struct LapicState {
+    int in_service, requested;   // -1: none
+    uint32_t tpr, ppr;
+};
+LapicState lapic_state();
+
 // Timer: calibrate once (against the TSC), then start periodic on each CPU.
 void lapic_timer_calibrate(uint32_t (*tsc_us_to_wait)(uint32_t));
 void lapic_timer_start(uint32_t hz);

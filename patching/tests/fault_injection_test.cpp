@@ -6,6 +6,7 @@
 #include "arch/x86/lapic.h"
 #include "arch/x86/trap.h"
 #include "kernel/cpu.h"
+#include "kernel/lib/hash.h"
 #include "kernel/lib/string.h"
 #include "kernel/sched/thread.h"
 #include "kernel/smp.h"
@@ -18,11 +19,7 @@ extern "C" const uint8_t __text_start[], __text_end[];
 namespace corral {
 namespace {
 
-uint32_t text_hash() {   // FNV-1a over all of .text
-    uint32_t h = 2166136261u;
-    for (const uint8_t* p = __text_start; p < __text_end; p++) h = (h ^ *p) * 16777619u;
-    return h;
-}
+uint32_t text_hash() { return fnv1a(__text_start, size_t(__text_end - __text_start)); }
 
 Result<void> no_work(void*, const CorralReport&) { return Ok{}; }
 

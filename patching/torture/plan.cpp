@@ -82,7 +82,7 @@ int Plan::draw_kind() {
 }
 
 void Plan::mix(uint32_t v) {
-    for (int i = 0; i < 4; i++) digest_ = (digest_ ^ ((v >> (8 * i)) & 0xff)) * 16777619u;
+    digest_ = fnv1a_word(digest_, v);
 }
 
 Op Plan::next() {

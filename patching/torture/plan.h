@@ -12,6 +12,8 @@
 #pragma once
 #include <stdint.h>
 
+#include "kernel/lib/hash.h"
+
 namespace corral::torture {
 
 constexpr int MAX_BATCH = 16;      // patches in one batch operation
@@ -78,7 +80,7 @@ private:
     int families_[MAX_FAMILIES] = {};
     int family_count_ = 0;
     uint64_t ops_ = 0;
-    uint32_t digest_ = 2166136261u;
+    uint32_t digest_ = FNV1A_INIT;
 };
 
 // The digest of the first `ops` operations of a fresh plan with this seed,

@@ -323,15 +323,23 @@ struct Totals {
     uint64_t flips;
 };
 
+// Every caller's context: the workers', each CPU's timer interrupt's, the
+// churn slots'.
+template <typename F>
+void for_each_ctx(F visit) {
+    for (int w = 0; w < run->worker_count; w++)
+        if (run->worker_ctx[w]) visit(*run->worker_ctx[w]);
+    for (int c = 0; c < cpu_count(); c++)
+        if (run->irq_ctx[c]) visit(*run->irq_ctx[c]);
+    for (const CallCtx* c : run->churn_ctx)
+        if (c) visit(*c);
+}
+
 Totals totals() {
     Totals t{0, 0};
-    auto add = [&t](const CallCtx* c) {
-        if (c)
-            for (int i = 0; i < TARGETS; i++) t.calls += c->made[i];
-    };
-    for (int w = 0; w < run->worker_count; w++) add(run->worker_ctx[w]);
-    for (int c = 0; c < cpu_count(); c++) add(run->irq_ctx[c]);
-    for (CallCtx* c : run->churn_ctx) add(c);
+    for_each_ctx([&t](const CallCtx& c) {
+        for (int i = 0; i < TARGETS; i++) t.calls += c.made[i];
+    });
     for (const Patcher& p : run->patchers) t.flips += p.flips;
     return t;
 }
@@ -359,17 +367,13 @@ void print_progress(uint64_t elapsed_us) {
 void check_conservation() {
     for (int t = 0; t < TARGETS && !run->failed; t++) {
         uint64_t made = 0, counted[VERSIONS] = {}, seen[VERSIONS] = {};
-        auto add = [&](const CallCtx* c) {
-            if (!c) return;
-            made += c->made[t];
+        for_each_ctx([&](const CallCtx& c) {
+            made += c.made[t];
             for (int v = 1; v < VERSIONS; v++) {
-                counted[v] += c->counted[t][v];
-                seen[v] += c->seen[t][v];
+                counted[v] += c.counted[t][v];
+                seen[v] += c.seen[t][v];
             }
-        };
-        for (int w = 0; w < run->worker_count; w++) add(run->worker_ctx[w]);
-        for (int c = 0; c < cpu_count(); c++) add(run->irq_ctx[c]);
-        for (CallCtx* c : run->churn_ctx) add(c);
+        });
         const uint64_t sum = counted[1] + counted[2] + counted[3];
         if (made != sum || counted[1] != seen[1] || counted[2] != seen[2] || counted[3] != seen[3])
             fail("calls of %s not conserved: made %llu, ran v1/v2/v3 %llu/%llu/%llu, seen %llu/%llu/%llu",
