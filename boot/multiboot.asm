@@ -20,12 +20,21 @@ boot_stack_bottom:
     resb BOOT_STACK_SIZE
 boot_stack_top:
 
+section .data
+align 8
+boot_first_tsc: dq 0
+
 section .text
-global _start
+global _start, boot_first_tsc
 extern kmain
 _start:
     cli
     cld
+    mov esi, eax                  ; rdtsc takes eax: keep the multiboot magic
+    rdtsc                         ; the boot's first timestamp (kernel/boot_clock.h)
+    mov [boot_first_tsc], eax
+    mov [boot_first_tsc + 4], edx
+    mov eax, esi
     mov esp, boot_stack_top
     xor ebp, ebp                  ; terminates frame-pointer backtraces
     push ebx                      ; multiboot info

@@ -14,7 +14,7 @@ bool BootOptions::wants_shell() const
 
 namespace {
 
-enum class KeyId { test, demo, stress, bench, strategy, seed, flips, inject, broken, exit, selftest };
+enum class KeyId { test, demo, stress, bench, bench_samples, strategy, seed, flips, inject, broken, exit, selftest };
 enum class Kind { text, number, flag };
 
 // The strategies, and stress's "mixed" (every safe one at once) and "all".
@@ -23,6 +23,8 @@ constexpr const char* kStrategies[] = {"naive", "corral", "corral-scan", "hotpat
 constexpr const char* kBroken[] = {"ack-before-park", "skip-trap-frames"};
 // patching/scenario.h's scenarios (kernel/ does not include patching/).
 constexpr const char* kScenarios[] = {"torn", "preempted", "interrupted", "all"};
+// patching/bench/bench.h's benchmarks.
+constexpr const char* kBenchmarks[] = {"ipi", "corral", "window", "batch", "call", "boot", "all"};
 constexpr const char* kSelftests[] = {"fail", "panic", "triple", "hang", "overflow", "corral-panic"};
 
 struct KeyInfo {
@@ -38,7 +40,8 @@ constexpr KeyInfo kKeys[] = {
     {"test", KeyId::test, Kind::text, "<glob>", nullptr, 0},
     {"demo", KeyId::demo, Kind::text, "<torn|preempted|interrupted|all>", kScenarios, 4},
     {"stress", KeyId::stress, Kind::number, "<seconds>", nullptr, 0},
-    {"bench", KeyId::bench, Kind::text, "<name|all>", nullptr, 0},
+    {"bench", KeyId::bench, Kind::text, "<ipi|corral|window|batch|call|boot|all>", kBenchmarks, 7},
+    {"samples", KeyId::bench_samples, Kind::number, "<n>", nullptr, 0},
     {"strategy", KeyId::strategy, Kind::text, "<name>", kStrategies, 7},
     {"seed", KeyId::seed, Kind::number, "<n>", nullptr, 0},
     {"flips", KeyId::flips, Kind::number, "<n>", nullptr, 0},
@@ -63,6 +66,7 @@ Target target_of(BootOptions& o, KeyId id)
     case KeyId::demo: return {&o.has_demo, o.demo, sizeof(o.demo), nullptr};
     case KeyId::stress: return {&o.has_stress, nullptr, 0, &o.stress_seconds};
     case KeyId::bench: return {&o.has_bench, o.bench, sizeof(o.bench), nullptr};
+    case KeyId::bench_samples: return {&o.has_bench_samples, nullptr, 0, &o.samples};
     case KeyId::strategy: return {&o.has_strategy, o.strategy, sizeof(o.strategy), nullptr};
     case KeyId::seed: return {&o.has_seed, nullptr, 0, &o.seed};
     case KeyId::flips: return {&o.has_flips, nullptr, 0, &o.flips};
@@ -235,7 +239,7 @@ Result<BootOptions> parse_cmdline(const char* cmdline)
     if (is_kernel_path(word)) p = after_first;
     while (next_word(p, word)) TRY_VOID(apply_word(options, word));
     if (options.exit_when_done && options.wants_shell())
-        return make_error("cmdline: exit with nothing to do first (give test=, demo=, stress= or selftest=)");
+        return make_error("cmdline: exit with nothing to do first (give test=, demo=, stress=, bench= or selftest=)");
     return options;
 }
 

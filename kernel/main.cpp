@@ -3,6 +3,7 @@
 #include "arch/x86/gdt.h"
 #include "arch/x86/power.h"
 #include "arch/x86/trap.h"
+#include "kernel/boot_clock.h"
 #include "kernel/cmdline.h"
 #include "kernel/config.h"
 #include "kernel/console/console.h"
@@ -64,6 +65,7 @@ void run_selftest(const char* which) {
 // patching engine's work (demo=, stress=) goes through its shell commands,
 // so kernel/ needs no knowledge of patching/.
 [[noreturn]] void run_requested_work(const BootOptions& options) {
+    boot_mark("shell");   // everything is up: the shell, or the work asked for, starts now
     if (options.has_selftest) run_selftest(options.selftest);
     bool ok = true;
     const bool deliberate_failure = options.has_selftest && str_eq(options.selftest, "fail");
@@ -101,9 +103,13 @@ void run_selftest(const char* which) {
     if (options.has_strategy && !options.has_demo && !options.has_stress)
         kprintf("strategy=%s: only demo= and stress= use a strategy; ignored\n", options.strategy);
     if (options.has_bench) {
-        kprintf("bench=: not available in this build yet; nothing run\n");
-        ok = false;
+        char line[64], samples[24] = "";
+        if (options.has_bench_samples) format(samples, sizeof samples, " samples=%u", options.samples);
+        format(line, sizeof line, "bench %s%s", options.bench, samples);
+        ok = shell_execute(line) == 0 && ok;
     }
+    if (options.has_bench_samples && !options.has_bench)
+        kprintf("samples=%u: only bench= takes samples; ignored\n", options.samples);
     if (options.exit_when_done) arch::qemu_exit(ok);
     shell_run();
 }
@@ -124,6 +130,7 @@ extern "C" [[noreturn]] void kmain(uint32_t magic, uint32_t multiboot_info) {
     arch::gdt_init_cpu(0, &cpus[0]);                  // through GS (locks need it); TSSes loaded
     console_init();                                   // COM1, so everything after can report
     kprintf("Corral " CORRAL_VERSION " booting\n");
+    boot_mark("banner");
     run_global_constructors();                        // C++ globals may now use this_cpu()
     arch::idt_init();                                 // exceptions and IRQs into trap_dispatch
     arch::idt_load(0);
@@ -138,6 +145,7 @@ extern "C" [[noreturn]] void kmain(uint32_t magic, uint32_t multiboot_info) {
     smp_discover();                                   // firmware tables, while physical = virtual
     Result<void> mem = memory_init(info);             // frames, paging (W^X text), heap
     if (mem.is_error()) panic("%s", mem.error());
+    boot_mark("paging");
     arch::gdt_update_double_fault_cr3(0, arch::read_cr3());
     kprintf("symbols: %zu in the kernel's table\n", symbol_count());
 

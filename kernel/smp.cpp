@@ -9,6 +9,7 @@
 #include "arch/x86/sections.h"
 #include "arch/x86/topology.h"
 #include "arch/x86/trap.h"
+#include "kernel/boot_clock.h"
 #include "kernel/config.h"
 #include "kernel/console/console.h"
 #include "kernel/cpu.h"
@@ -157,6 +158,9 @@ extern "C" [[noreturn]] void ap_main(int index) {
     arch::lapic_init_this_cpu();
     arch::lapic_timer_start(SCHED_HZ);
     c->lapic_id = arch::lapic_id();
+    char mark[8];
+    format(mark, sizeof mark, "ap%d", index);
+    boot_mark(mark);
     __atomic_store_n(&c->online, true, __ATOMIC_RELEASE);
     sched_start_ap();
 }
@@ -233,14 +237,22 @@ NOT_PATCHABLE Result<void> tlb_shootdown_range(uintptr_t va, uint32_t pages) {
     arch::ipi_send_all_but_self(arch::VECTOR_IPI_TLB_SHOOTDOWN);
     const uint64_t start = now_us();
     uint64_t next_report = start + SHOOTDOWN_REPORT_US;
-    while (uint32_t missing = __atomic_load_n(&r.pending, __ATOMIC_ACQUIRE)) {
-        cross_cpu_relax();
+    while (__atomic_load_n(&r.pending, __ATOMIC_ACQUIRE)) {
+        cross_cpu_relax();   // may park us in another CPU's corral for a while
         const uint64_t now = now_us();
         if (now < next_report) continue;
         next_report = now + SHOOTDOWN_REPORT_US;
+        // Read again: the answer may have come while we were parked.
+        const uint32_t missing = __atomic_load_n(&r.pending, __ATOMIC_ACQUIRE);
+        if (!missing) break;
         kprintf("tlb shootdown of %#zx: still waiting for cpu %d after %llu ms\n", va, __builtin_ctz(missing),
                 (unsigned long long)((now - start) / 1000));
         smp_print_sample(__builtin_ctz(missing));
+        // An IPI stays requested in a deaf CPU's APIC until it listens, so
+        // one should be enough; a second costs nothing and leaves nothing
+        // to a single delivery (a long patchtorture run once saw a CPU idle,
+        // interrupts on, that had not answered for minutes).
+        for (uint32_t m = missing; m; m &= m - 1) arch::ipi_send(cpus[__builtin_ctz(m)].lapic_id, arch::VECTOR_IPI_TLB_SHOOTDOWN);
     }
     shootdowns_done = shootdowns_done + 1;
     return Ok{};
@@ -258,7 +270,7 @@ Result<CpuSample> smp_sample_cpu(int cpu) {
         return make_error("cannot sample cpu %d from cpu %d", cpu, cpu_index());
     __atomic_store_n(&sample_wanted[cpu], true, __ATOMIC_RELEASE);
     arch::ipi_send_nmi(cpus[cpu].lapic_id);
-    if (!wait_until(sample_taken, reinterpret_cast<void*>(uintptr_t(cpu)), SAMPLE_WAIT_US)) {
+    if (!cross_cpu_wait_until(sample_taken, reinterpret_cast<void*>(uintptr_t(cpu)), SAMPLE_WAIT_US)) {
         sample_wanted[cpu] = false;
         return make_error("cpu %d did not take the NMI within %llu ms", cpu,
                           (unsigned long long)(SAMPLE_WAIT_US / 1000));

@@ -14,6 +14,7 @@
 #include "kernel/sync/cross_cpu.h"
 #include "kernel/sync/spinlock.h"
 #include "kernel/time.h"
+#include "patching/phase_clock.h"
 #include "patching/text_writer.h"
 
 namespace corral {
@@ -34,6 +35,7 @@ constexpr uint64_t DEFAULT_TIMEOUT_US = 3000000;
 struct Rendezvous {
     volatile uint32_t state = 0;   // generation << 3 | phase
     volatile int owner = -1;       // the CPU running the corral
+    volatile uint32_t want = 0;    // the CPUs this round asks for (every other one, but for benchmarks)
     volatile uint32_t arrived[config::MAX_CPUS] = {};
     volatile uint32_t departed[config::MAX_CPUS] = {};
     arch::TrapFrame* volatile frames[config::MAX_CPUS] = {};
@@ -69,7 +71,7 @@ NOT_PATCHABLE bool corral_pending() {
     const Phase p = phase_of(s);
     if (p != Phase::Prepare && p != Phase::Sync) return false;
     const int me = cpu_index();
-    if (rv.owner == me || rv.arrived[me] == generation_of(s)) return false;
+    if (rv.owner == me || !(rv.want >> me & 1) || rv.arrived[me] == generation_of(s)) return false;
     return p == Phase::Sync || this_cpu()->spinlocks_held == 0;
 }
 
@@ -144,7 +146,7 @@ NOT_PATCHABLE bool all_answered(void* ctx) {
 
 // Takes the corral lock, answering other CPUs' corrals while it waits (two
 // patchers on two CPUs: the second is parked by the first, then goes).
-NOT_PATCHABLE Result<uint32_t> begin_round(const char* what, Phase phase) {
+NOT_PATCHABLE Result<uint32_t> begin_round(const char* what, Phase phase, uint32_t want) {
     Thread* t = this_cpu_current();
     if (t && t->frames)
         return make_error("%s: refused: called from interrupt context (vector %u)", what, t->frames->vector);
@@ -154,6 +156,7 @@ NOT_PATCHABLE Result<uint32_t> begin_round(const char* what, Phase phase) {
         while (!corral_lock.try_lock()) cross_cpu_relax();
     }
     rv.owner = cpu_index();
+    rv.want = want;
     const uint32_t gen = generation_of(load_state()) + 1;
     set_phase(gen, phase);
     return gen;
@@ -167,10 +170,12 @@ NOT_PATCHABLE void end_round(uint32_t gen) {
     corral_lock.unlock();
 }
 
-// Sends the IPI and waits for every other CPU's answer.
+// Sends the IPI and waits for every wanted CPU's answer.
 NOT_PATCHABLE bool gather(const Answers& a, uint64_t* waited_us) {
     const uint64_t start = now_us();
-    if (a.want) arch::ipi_send_all_but_self(arch::VECTOR_IPI_CALL);
+    if (a.want == others_mask()) arch::ipi_send_all_but_self(arch::VECTOR_IPI_CALL);
+    else
+        for (uint32_t m = a.want; m; m &= m - 1) arch::ipi_send(cpus[__builtin_ctz(m)].lapic_id, arch::VECTOR_IPI_CALL);
     Answers ctx = a;
     const bool ok = cross_cpu_wait_until(all_answered, &ctx, timeout_us);
     *waited_us = now_us() - start;
@@ -194,10 +199,15 @@ uint64_t corral_count() { return completed; }
 uint64_t sync_count() { return syncs; }
 
 NOT_PATCHABLE Result<void> corral_all_cpus(CorralWork work, void* ctx, CorralReport* report_out) {
-    const uint32_t gen = TRY(begin_round("corral", Phase::Prepare));
+    return corral_cpus(others_mask(), work, ctx, report_out);
+}
+
+NOT_PATCHABLE Result<void> corral_cpus(uint32_t mask, CorralWork work, void* ctx, CorralReport* report_out) {
+    const uint32_t want = mask & others_mask();
+    const uint32_t gen = TRY(begin_round("corral", Phase::Prepare, want));
+    phase_clock_start();
     CorralReport report{};
     report.cpus = cpu_count();
-    const uint32_t want = others_mask();
     Answers arrivals{rv.arrived, want, gen};
     const bool all_parked = gather(arrivals, &report.wait_us);
     const uint32_t arrived = answered(arrivals);
@@ -222,17 +232,20 @@ NOT_PATCHABLE Result<void> corral_all_cpus(CorralWork work, void* ctx, CorralRep
                           (unsigned long long)report.wait_us, report.missing_mask);
     }
     set_phase(gen, Phase::Parked);
+    phase_clock_mark("gather");
     gather_us_total = gather_us_total + report.wait_us;   // under the corral lock
     Result<void> result = work(ctx, report);
     set_phase(gen, Phase::Release);
     wait_departed(want, gen);
+    phase_clock_mark("release");
     end_round(gen);
+    phase_clock_mark("serialize");
     completed = completed + 1;
     return result;
 }
 
 NOT_PATCHABLE Result<void> sync_all_cpus() {
-    const uint32_t gen = TRY(begin_round("sync_all_cpus", Phase::Sync));
+    const uint32_t gen = TRY(begin_round("sync_all_cpus", Phase::Sync, others_mask()));
     uint64_t waited;
     const uint32_t want = others_mask();
     Answers acks{rv.arrived, want, gen};
@@ -276,7 +289,7 @@ bool corral_bug_by_name(const char* name, CorralBug* out) {
 
 RoundKind corral_round_waiting_for(int cpu) {
     const uint32_t s = load_state();
-    if (rv.owner == cpu || rv.arrived[cpu] == generation_of(s)) return RoundKind::None;
+    if (rv.owner == cpu || !(rv.want >> cpu & 1) || rv.arrived[cpu] == generation_of(s)) return RoundKind::None;
     if (phase_of(s) == Phase::Prepare) return RoundKind::Corral;
     return phase_of(s) == Phase::Sync ? RoundKind::Sync : RoundKind::None;
 }

@@ -41,6 +41,11 @@ using CorralWork = Result<void> (*)(void* ctx, const CorralReport& report);
 // the work's result, or an error if the corral could not be formed.
 Result<void> corral_all_cpus(CorralWork work, void* ctx, CorralReport* report = nullptr);
 
+// The same for the CPUs in `mask` only (this one left out): the others go
+// on running.  Never safe for writing code; `bench corral` measures with it
+// how the corral's cost grows with the CPUs it parks.
+Result<void> corral_cpus(uint32_t mask, CorralWork work, void* ctx, CorralReport* report = nullptr);
+
 // One sync round without parking: every other CPU takes an IPI, flushes the
 // alias, serializes, and acknowledges.  Used between text_poke_bp steps.
 Result<void> sync_all_cpus();

@@ -9,6 +9,7 @@
 #include "kernel/sched/thread.h"
 #include "kernel/symbols.h"
 #include "patching/corral.h"
+#include "patching/phase_clock.h"
 #include "patching/text_writer.h"
 #include "patching/x86_decode.h"
 
@@ -49,8 +50,10 @@ NOT_PATCHABLE Result<void> far_jmp_work(void* ctx, const CorralReport& report) {
         if (w.how == Coordination::ParkCheck) w.deferred = parked_cpu_inside(report, start, end, &w.hit);
         if (w.how == Coordination::ParkScan) w.deferred = scan_saved_contexts(start, end, ScanMode::Range, &w.hit);
     }
+    phase_clock_mark("scan");
     if (w.deferred) return Ok{};   // nothing written; the caller retries
     for (int i = 0; i < w.count; i++) TRY_VOID(write_edit(w.batch[i]->edits[0], w.dir));
+    phase_clock_mark("write");
     return Ok{};
 }
 

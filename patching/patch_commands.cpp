@@ -19,12 +19,14 @@ struct ListOptions {
     int hidden;
 };
 
-// patchtorture's 288 patches are listed only by `patch list all`.
-bool is_torture_patch(const PatchRecord* r) { return str_starts_with(r->name, "torture_"); }
+// patchtorture's 288 patches and the benchmarks' are listed only by `patch list all`.
+bool is_machine_patch(const PatchRecord* r) {
+    return str_starts_with(r->name, "torture_") || str_starts_with(r->name, "bench_");
+}
 
 void print_record(PatchRecord* r, void* ctx) {
     auto* o = static_cast<ListOptions*>(ctx);
-    if (!o->all && is_torture_patch(r)) {
+    if (!o->all && is_machine_patch(r)) {
         o->hidden++;
         return;
     }
@@ -44,7 +46,7 @@ int patch_list(bool all) {
     kprintf("patches (strategies: %s):\n", strategy_names());
     ListOptions o{all, 0};
     patch_for_each(print_record, &o);
-    if (o.hidden) kprintf("  (and %d patchtorture patches: 'patch list all')\n", o.hidden);
+    if (o.hidden) kprintf("  (and %d patchtorture and benchmark patches: 'patch list all')\n", o.hidden);
     return 0;
 }
 

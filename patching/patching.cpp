@@ -1,5 +1,7 @@
 #include "patching/patching.h"
 
+#include "kernel/panic.h"
+#include "patching/bench/bench.h"
 #include "patching/corral.h"
 #include "patching/hold.h"
 #include "patching/text_writer.h"
@@ -17,6 +19,8 @@ void patching_init() {
     int3_strategy_init();    // #BP: finish a half-written jmp
     hold_init();             // #DB: hold a thread at an exact instruction (scenarios)
     transactions_init();     // the built-in demo patches
+    Result<void> bench = bench::bench_init();   // the ping IPI, the benchmarks' patches
+    if (bench.is_error()) panic("bench: %s", bench.error());
 }
 
 }  // namespace corral

@@ -6,6 +6,7 @@
 // short jmp, never a mix: a thread parked anywhere in the function is safe.
 #include "patching/corral.h"
 #include "patching/farjmp.h"
+#include "patching/phase_clock.h"
 
 namespace corral {
 namespace {
@@ -37,6 +38,7 @@ Result<void> hotpatch_work(void* ctx, const CorralReport&) {
             if (p.edits[0].old_bytes[0] == 0xe9) TRY_VOID(write_edit(p.edits[0], w.dir));
         }
     }
+    phase_clock_mark("write");
     return Ok{};
 }
 

@@ -14,6 +14,7 @@
 #include "kernel/sync/spinlock.h"
 #include "patching/corral.h"
 #include "patching/farjmp.h"
+#include "patching/phase_clock.h"
 #include "patching/text_writer.h"
 
 extern "C" const uint32_t __mcount_loc_start[], __mcount_loc_end[];
@@ -76,7 +77,10 @@ bool is_fentry_site(uintptr_t address) {
 }
 
 Result<void> sync_step(const PatchHooks* hooks, int step) {
+    static const char* const names[] = {"", "sync1", "sync2", "sync3"};
+    phase_clock_mark("write");
     Result<void> r = sync_all_cpus();
+    phase_clock_mark(names[step]);
     if (hooks && hooks->on_step) hooks->on_step(hooks->ctx, step);
     return r;
 }
@@ -115,6 +119,7 @@ Result<void> poke_batch(Patch* const* batch, int count, Direction dir, const Pat
     // maybe, by another CPU's corral that is waiting for this CPU to park.
     MutexGuard serial(poke_mutex);
     InterruptGuard no_preemption;
+    phase_clock_start();
     static constexpr uint8_t INT3 = 0xcc;
     for (int i = 0; i < count; i++)
         if (!site_slot(batch[i]->edits[0].address))

@@ -47,6 +47,7 @@ const char* exception_name(uint32_t vector) {
         case VECTOR_IPI_RESCHEDULE: return "reschedule IPI";
         case VECTOR_IPI_TLB_SHOOTDOWN: return "TLB shootdown IPI";
         case VECTOR_IPI_CALL: return "corral/sync IPI";
+        case VECTOR_IPI_PING: return "ping IPI";
         case VECTOR_SPURIOUS: return "spurious";
         case 0xffffffffu: return "poll";   // kernel/sync/cross_cpu.h: a wait loop answering other CPUs
     }

@@ -85,8 +85,9 @@ void lapic_init_this_cpu() {
 uint32_t lapic_id() { return read(REG_ID) >> 24; }
 
 NOT_PATCHABLE LapicState lapic_state() {
-    if (!lapic) return LapicState{-1, -1, 0, 0};
-    return LapicState{highest_vector(REG_ISR), highest_vector(REG_IRR), read(REG_TPR) & 0xff, read(REG_PPR) & 0xff};
+    if (!lapic) return LapicState{-1, -1, 0, 0, 0, 0};
+    return LapicState{highest_vector(REG_ISR), highest_vector(REG_IRR), read(REG_TPR) & 0xff, read(REG_PPR) & 0xff,
+                      read(REG_ISR + 0x70), read(REG_IRR + 0x70)};
 }
 NOT_PATCHABLE void lapic_eoi() { write(REG_EOI, 0); }
 
@@ -110,7 +111,7 @@ void lapic_timer_start(uint32_t hz) {
 
 uint32_t lapic_timer_ticks_per_ms() { return timer_ticks_per_ms; }
 
-void ipi_send(uint32_t apic_id, int vector) { send_icr(apic_id, ICR_FIXED | uint32_t(vector)); }
+NOT_PATCHABLE void ipi_send(uint32_t apic_id, int vector) { send_icr(apic_id, ICR_FIXED | uint32_t(vector)); }
 NOT_PATCHABLE void ipi_send_all_but_self(int vector) { send_icr(0, ICR_ALL_BUT_SELF | ICR_FIXED | uint32_t(vector)); }
 void ipi_send_nmi(uint32_t apic_id) { send_icr(apic_id, ICR_NMI); }
 void ipi_send_nmi_all_but_self() { send_icr(0, ICR_ALL_BUT_SELF | ICR_NMI); }

@@ -13,6 +13,7 @@ constexpr int VECTOR_LAPIC_TIMER = 0x40;
 constexpr int VECTOR_IPI_RESCHEDULE = 0xf0;
 constexpr int VECTOR_IPI_TLB_SHOOTDOWN = 0xf1;
 constexpr int VECTOR_IPI_CALL = 0xf2;        // run a function on other CPUs (corral, sync rounds)
+constexpr int VECTOR_IPI_PING = 0xf3;        // the smallest request, answered at once (benchmarks)
 constexpr int VECTOR_SPURIOUS = 0xff;
 
 Result<void> lapic_init_bsp(uint32_t phys);  // maps the registers, enables the BSP's APIC
@@ -27,6 +28,7 @@ void lapic_eoi();
 struct LapicState {
     int in_service, requested;   // -1: none
     uint32_t tpr, ppr;
+    uint32_t top_in_service, top_requested;   // vectors 0xe0-0xff, bit n = vector 0xe0 + n (the IPIs)
 };
 LapicState lapic_state();
 

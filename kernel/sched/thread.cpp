@@ -11,6 +11,7 @@
 #include "kernel/mm/stacks.h"
 #include "kernel/panic.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/sync/cross_cpu.h"
 
 extern "C" uint8_t boot_stack_bottom[], boot_stack_top[];
 
@@ -71,6 +72,9 @@ NOT_PATCHABLE void after_irq(arch::TrapFrame* frame) { sched_maybe_preempt(frame
     for (;;) {
         arch::cli();
         schedule();
+        // Whatever another CPU asked of us is answered before we sleep, so
+        // no request has to count on its IPI alone to wake us.
+        cross_cpu_serve();
         arch::sti_hlt();   // an IPI or the tick brings us back
     }
 }

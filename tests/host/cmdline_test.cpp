@@ -41,7 +41,7 @@ void expect_defaults(const BootOptions& o)
     EXPECT_TRUE(o.wants_shell());
 }
 
-const char* const kKnownKeys = "(known: test demo stress bench strategy seed flips inject broken exit selftest)";
+const char* const kKnownKeys = "(known: test demo stress bench samples strategy seed flips inject broken exit selftest)";
 
 }  // namespace
 
@@ -110,7 +110,18 @@ TEST(Cmdline, Bench)
     BootOptions o = ok("bench=all");
     EXPECT_TRUE(o.has_bench);
     EXPECT_STREQ(o.bench, "all");
+    EXPECT_FALSE(o.has_bench_samples);
     EXPECT_FALSE(o.wants_shell());
+    BootOptions s = ok("bench=window samples=5 exit");
+    EXPECT_STREQ(s.bench, "window");
+    EXPECT_TRUE(s.has_bench_samples);
+    EXPECT_EQ(s.samples, 5u);
+}
+
+TEST(Cmdline, BenchNamesAreChecked)
+{
+    EXPECT_NE(err("bench=nope exit").find("bench"), std::string::npos);
+    EXPECT_NE(err("bench=all samples=x exit").find("samples"), std::string::npos);
 }
 
 TEST(Cmdline, EveryStrategy)
@@ -135,8 +146,8 @@ TEST(Cmdline, SeedDecimalAndHex)
 TEST(Cmdline, ExitAloneIsAnError)
 {
     // Powering off with nothing done would read as a success.
-    EXPECT_EQ(err("exit"), "cmdline: exit with nothing to do first (give test=, demo=, stress= or selftest=)");
-    EXPECT_EQ(err("seed=3 exit"), "cmdline: exit with nothing to do first (give test=, demo=, stress= or selftest=)");
+    EXPECT_EQ(err("exit"), "cmdline: exit with nothing to do first (give test=, demo=, stress=, bench= or selftest=)");
+    EXPECT_EQ(err("seed=3 exit"), "cmdline: exit with nothing to do first (give test=, demo=, stress=, bench= or selftest=)");
     EXPECT_TRUE(ok("demo=torn exit").exit_when_done);
 }
 
