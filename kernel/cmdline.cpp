@@ -18,11 +18,11 @@ enum class KeyId { test, demo, stress, bench, bench_samples, strategy, seed, fli
 enum class Kind { text, number, flag };
 
 // The strategies, and stress's "mixed" (every safe one at once) and "all".
-constexpr const char* kStrategies[] = {"naive", "corral", "corral-scan", "hotpatch", "int3", "mixed", "all"};
+constexpr const char* kStrategies[] = {"naive", "corral", "corral-scan", "hotpatch", "int3", "stop-check", "mixed", "all"};
 // patching/corral.h's deliberately broken corrals (stress's negative controls).
 constexpr const char* kBroken[] = {"ack-before-park", "skip-trap-frames"};
 // patching/scenario.h's scenarios (kernel/ does not include patching/).
-constexpr const char* kScenarios[] = {"torn", "preempted", "interrupted", "all"};
+constexpr const char* kScenarios[] = {"torn", "preempted", "interrupted", "contract", "all"};
 // patching/bench/bench.h's benchmarks.
 constexpr const char* kBenchmarks[] = {"ipi", "corral", "window", "batch", "call", "boot", "all"};
 constexpr const char* kSelftests[] = {"fail", "panic", "triple", "hang", "overflow", "corral-panic"};
@@ -38,11 +38,11 @@ struct KeyInfo {
 
 constexpr KeyInfo kKeys[] = {
     {"test", KeyId::test, Kind::text, "<glob>", nullptr, 0},
-    {"demo", KeyId::demo, Kind::text, "<torn|preempted|interrupted|all>", kScenarios, 4},
+    {"demo", KeyId::demo, Kind::text, "<torn|preempted|interrupted|contract|all>", kScenarios, 5},
     {"stress", KeyId::stress, Kind::number, "<seconds>", nullptr, 0},
     {"bench", KeyId::bench, Kind::text, "<ipi|corral|window|batch|call|boot|all>", kBenchmarks, 7},
     {"samples", KeyId::bench_samples, Kind::number, "<n>", nullptr, 0},
-    {"strategy", KeyId::strategy, Kind::text, "<name>", kStrategies, 7},
+    {"strategy", KeyId::strategy, Kind::text, "<name>", kStrategies, 8},
     {"seed", KeyId::seed, Kind::number, "<n>", nullptr, 0},
     {"flips", KeyId::flips, Kind::number, "<n>", nullptr, 0},
     {"inject", KeyId::inject, Kind::text, "<list>", nullptr, 0},

@@ -26,3 +26,25 @@ namespace corral {
 DECLARE_HOTPATCHABLE(demo_hot_counter);
 }
 DECLARE_HOTPATCHABLE(seed_example);
+
+namespace {
+// Keeps each call a call (no tail jump, no folding into the caller), so a
+// thread inside outer has outer's frame on its stack.
+inline int keep(int v) {
+    asm volatile("" : "+r"(v));
+    return v;
+}
+}  // namespace
+
+extern "C" {
+HOTPATCHABLE int contract_hot_inner(int units) { return keep(units * 2); }
+__attribute__((noipa)) int contract_hot_inner_v2(int thousandths) { return keep(thousandths * 2 / 1000); }
+HOTPATCHABLE int contract_hot_outer(int x) { return keep(contract_hot_inner(keep(x))); }
+__attribute__((noipa)) int contract_hot_outer_v2(int x) { return keep(contract_hot_inner(keep(x * 1000))); }
+__attribute__((noipa)) int contract_fentry_inner(int units) { return keep(units * 2); }
+__attribute__((noipa)) int contract_fentry_inner_v2(int thousandths) { return keep(thousandths * 2 / 1000); }
+__attribute__((noipa)) int contract_fentry_outer(int x) { return keep(contract_fentry_inner(keep(x))); }
+__attribute__((noipa)) int contract_fentry_outer_v2(int x) { return keep(contract_fentry_inner(keep(x * 1000))); }
+}
+DECLARE_HOTPATCHABLE(contract_hot_inner);
+DECLARE_HOTPATCHABLE(contract_hot_outer);

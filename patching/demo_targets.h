@@ -30,3 +30,19 @@ int demo_fentry_square_v2(int x);  // returns x * x + DEMO_V2_OFFSET
 constexpr int DEMO_V2_OFFSET = 1000000;
 
 }  // namespace corral
+
+// The `contract` scenario's pair: v2 of `outer` passes `inner` thousandths
+// where v1 passed units, and v2 of `inner` expects them.  Either pair alone
+// gives outer(x) == 2 * x; old outer calling new inner gives 0 for small x.
+// One pair in the hotpatch layout (far-jmp strategies, hotpatch,
+// stop-check), one in the fentry layout (int3).
+extern "C" {
+int contract_hot_outer(int x);
+int contract_hot_outer_v2(int x);
+int contract_hot_inner(int units);
+int contract_hot_inner_v2(int thousandths);
+int contract_fentry_outer(int x);
+int contract_fentry_outer_v2(int x);
+int contract_fentry_inner(int units);
+int contract_fentry_inner_v2(int thousandths);
+}

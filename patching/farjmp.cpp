@@ -23,8 +23,7 @@ struct FarJmpWork {
     int count;
     Direction dir;
     Coordination how;
-    bool deferred;
-    ScanHit hit;
+    Deferral deferral;
 };
 
 // corral: only the instruction each parked CPU was executing when the IPI
@@ -44,14 +43,15 @@ NOT_PATCHABLE bool parked_cpu_inside(const CorralReport& report, uintptr_t start
 
 NOT_PATCHABLE Result<void> far_jmp_work(void* ctx, const CorralReport& report) {
     auto& w = *static_cast<FarJmpWork*>(ctx);
-    for (int i = 0; i < w.count && !w.deferred; i++) {
+    Deferral& d = w.deferral;
+    for (int i = 0; i < w.count && !d.deferred; i++) {
         const Edit& e = w.batch[i]->edits[0];
         const uintptr_t start = e.address, end = e.address + e.length;
-        if (w.how == Coordination::ParkCheck) w.deferred = parked_cpu_inside(report, start, end, &w.hit);
-        if (w.how == Coordination::ParkScan) w.deferred = scan_saved_contexts(start, end, ScanMode::Range, &w.hit);
+        if (w.how == Coordination::ParkCheck) d.deferred = parked_cpu_inside(report, start, end, &d.hit);
+        if (w.how == Coordination::ParkScan) d.deferred = scan_saved_contexts(start, end, ScanMode::Range, &d.hit);
     }
     phase_clock_mark("scan");
-    if (w.deferred) return Ok{};   // nothing written; the caller retries
+    if (d.deferred) return Ok{};   // nothing written; the caller retries
     for (int i = 0; i < w.count; i++) TRY_VOID(write_edit(w.batch[i]->edits[0], w.dir));
     phase_clock_mark("write");
     return Ok{};
@@ -88,24 +88,31 @@ Result<void> far_jmp_prepare(Patch& p) {
 }
 
 Result<void> far_jmp_write(Patch* const* batch, int count, Direction dir, const PatchHooks* hooks, Coordination how) {
-    for (int i = 0; i < count; i++) batch[i]->deferrals = 0;
     if (how == Coordination::None) {
+        for (int i = 0; i < count; i++) batch[i]->deferrals = 0;
         // No coordination at all: whoever runs these bytes meanwhile is on
         // their own.  Only this CPU serializes.
         for (int i = 0; i < count; i++) TRY_VOID(write_edit(batch[i]->edits[0], dir));
         arch::serialize();
         return Ok{};
     }
+    FarJmpWork w{batch, count, dir, how, {}};
+    return corral_until_clear(batch, count, hooks, far_jmp_work, &w, &w.deferral);
+}
+
+Result<void> corral_until_clear(Patch* const* batch, int count, const PatchHooks* hooks, CorralWork work, void* ctx,
+                                Deferral* d) {
+    for (int i = 0; i < count; i++) batch[i]->deferrals = 0;
     for (int attempt = 1; attempt <= MAX_DEFERRALS; attempt++) {
-        FarJmpWork w{batch, count, dir, how, false, {}};
-        TRY_VOID(corral_all_cpus(far_jmp_work, &w));
-        if (!w.deferred) return Ok{};
+        *d = Deferral{};
+        TRY_VOID(corral_all_cpus(work, ctx));
+        if (!d->deferred) return Ok{};
         for (int i = 0; i < count; i++) {
             batch[i]->deferrals = attempt;
-            batch[i]->last_deferral = w.hit;
+            batch[i]->last_deferral = d->hit;
         }
         deferrals = deferrals + 1;   // under the transaction mutex
-        if (hooks && hooks->on_deferred) hooks->on_deferred(hooks->ctx, *batch[0], w.hit, attempt);
+        if (hooks && hooks->on_deferred) hooks->on_deferred(hooks->ctx, *batch[0], d->hit, attempt);
         thread_sleep_ms(uint32_t(attempt));   // back off: let the thread leave
     }
     char where[64];

@@ -3,6 +3,7 @@
 // first instructions of the target.  They differ only in how they
 // coordinate with the other CPUs before writing.
 #pragma once
+#include "patching/corral.h"
 #include "patching/strategy.h"
 
 namespace corral {
@@ -17,7 +18,18 @@ constexpr int FAR_JMP_LENGTH = 7;
 constexpr int MAX_DEFERRALS = 20;   // then a clean refusal
 
 Result<void> far_jmp_prepare(Patch& p);
-uint64_t far_jmp_deferral_count();   // deferrals by corral / corral-scan since boot (patchtorture)
+uint64_t far_jmp_deferral_count();   // deferrals by corral / corral-scan / stop-check since boot (patchtorture)
+
+// A corral whose work may find a thread in the way: the work sets
+// `deferred` and `hit` and writes nothing; corral_until_clear() then
+// releases every CPU, backs off (1, 2, 3... ms), and tries again, up to
+// MAX_DEFERRALS times, then refuses cleanly naming the thread and where it is.
+struct Deferral {
+    bool deferred;
+    ScanHit hit;
+};
+Result<void> corral_until_clear(Patch* const* batch, int count, const PatchHooks* hooks, CorralWork work, void* ctx,
+                                Deferral* d);
 Result<void> far_jmp_write(Patch* const* batch, int count, Direction dir, const PatchHooks* hooks,
                            Coordination how);
 

@@ -42,10 +42,18 @@ void print_record(PatchRecord* r, void* ctx) {
     kprintf("\n");
 }
 
+void print_set(PatchSet* s, void*) {
+    kprintf("  %-15s %-9s multi-function:", s->name, patch_set_applied(s) ? "applied" : "not applied");
+    for (int i = 0; i < s->count; i++) kprintf(" %s", s->members[i]->name);
+    if (patch_set_applied(s)) kprintf(" (by %s)", s->members[0]->applied.strategy->name());
+    kprintf("\n");
+}
+
 int patch_list(bool all) {
     kprintf("patches (strategies: %s):\n", strategy_names());
     ListOptions o{all, 0};
     patch_for_each(print_record, &o);
+    patch_set_for_each(print_set, nullptr);
     if (o.hidden) kprintf("  (and %d patchtorture and benchmark patches: 'patch list all')\n", o.hidden);
     return 0;
 }
@@ -56,9 +64,31 @@ PatchRecord* find_or_complain(const char* name) {
     return r;
 }
 
+int apply_set(PatchSet* set, const char* strategy_name) {
+    const Strategy* s = nullptr;
+    if (strategy_name && !(s = find_strategy(strategy_name)))
+        return shell_error("patch: unknown strategy '%s' (one of: %s)", strategy_name, strategy_names());
+    Result<void> done = patch_set_apply(set, s);
+    if (done.is_error()) return shell_error("patch apply: %s", done.error());
+    const Strategy* used = set->members[0]->applied.strategy;
+    kprintf("applied %s (%d functions, one write) with %s", set->name, set->count, used->name());
+    if (set->members[0]->applied.deferrals) kprintf(" (deferred %d times)", set->members[0]->applied.deferrals);
+    kprintf("\n");
+    if (!used->is_safe()) kprintf("warning: %s is unsafe: it guarantees %s\n", used->name(), used->guarantees());
+    return 0;
+}
+
 int cmd_patch(int argc, char** argv) {
     if (argc == 2 && str_eq(argv[1], "list")) return patch_list(false);
     if (argc == 3 && str_eq(argv[1], "list") && str_eq(argv[2], "all")) return patch_list(true);
+    if ((argc == 3 || argc == 4) && str_eq(argv[1], "apply") && patch_set_find(argv[2]))
+        return apply_set(patch_set_find(argv[2]), argc == 4 ? argv[3] : nullptr);
+    if (argc == 3 && str_eq(argv[1], "revert") && patch_set_find(argv[2])) {
+        Result<void> done = patch_set_revert(patch_set_find(argv[2]));
+        if (done.is_error()) return shell_error("patch revert: %s", done.error());
+        kprintf("reverted %s: every function has its previous bytes again\n", argv[2]);
+        return 0;
+    }
     if ((argc == 3 || argc == 4) && str_eq(argv[1], "apply")) {
         PatchRecord* r = find_or_complain(argv[2]);
         if (!r) return 1;
@@ -89,12 +119,12 @@ SHELL_COMMAND("patch", "patch list [all]|apply <name> [strategy]|revert <name>",
               "list, apply or revert a patch (try: patch apply hot, peek demo_hot_counter-5 8)", cmd_patch);
 
 int cmd_demo(int argc, char** argv) {
-    if (argc < 2 || argc > 3) return shell_error("usage: demo <torn|preempted|interrupted|all> [strategy]");
+    if (argc < 2 || argc > 3) return shell_error("usage: demo <torn|preempted|interrupted|contract|all> [strategy]");
     const char* one_strategy = argc == 3 ? argv[2] : nullptr;
     if (one_strategy && !find_strategy(one_strategy))
         return shell_error("demo: unknown strategy '%s' (one of: %s)", one_strategy, strategy_names());
-    const char* scenarios[] = {"torn", "preempted", "interrupted"};
-    const char* strategies[] = {"naive", "corral", "corral-scan", "hotpatch", "int3"};
+    const char* scenarios[] = {"torn", "preempted", "interrupted", "contract"};
+    const char* strategies[] = {"naive", "corral", "corral-scan", "hotpatch", "int3", "stop-check"};
     bool all = str_eq(argv[1], "all"), any = false;
     int mismatches = 0, expected = 0, skipped = 0;
     const char* skip_why = "";
@@ -124,7 +154,7 @@ int cmd_demo(int argc, char** argv) {
             expected, mismatches, skipped, skipped ? " (" : "", skipped ? skip_why : "", skipped ? ")" : "");
     return mismatches || expected == 0 ? 1 : 0;
 }
-SHELL_COMMAND("demo", "demo <torn|preempted|interrupted|all> [strategy]",
+SHELL_COMMAND("demo", "demo <torn|preempted|interrupted|contract|all> [strategy]",
               "reproduce the seed's failures, narrated, with one or every strategy", cmd_demo);
 
 // Instruction by instruction, with the decoder the planners use.

@@ -15,6 +15,7 @@
 #include "patching/strategy.h"
 #include "patching/torn.h"
 #include "patching/transaction.h"
+#include "patching/x86_decode.h"
 
 namespace corral {
 namespace {
@@ -26,13 +27,17 @@ struct ScenarioSpec {
     HoldMode mode;
     bool needs_two_cpus;     // the held thread must run beside the patcher
     bool corral_fails;       // does the seed's second attempt fail here?
+    bool contract;           // a two-function patch; the thread is held inside old `outer`
 };
 
 const ScenarioSpec specs[] = {
-    {"torn", HoldMode::Running, true, false},
-    {"preempted", HoldMode::SwitchedOut, false, true},
-    {"interrupted", HoldMode::InHandler, true, true},
+    {"torn", HoldMode::Running, true, false, false},
+    {"preempted", HoldMode::SwitchedOut, false, true, false},
+    {"interrupted", HoldMode::InHandler, true, true, false},
+    {"contract", HoldMode::SwitchedOut, false, true, true},
 };
+
+constexpr int CONTRACT_ARG = 7;   // outer(7) is 14 with either pair, 0 with old outer and new inner
 
 const ScenarioSpec* find_spec(const char* name) {
     for (const ScenarioSpec& s : specs)
@@ -48,6 +53,7 @@ struct Run {
     int release_step;
     bool narrate;
     Hold hold;
+    int (*outer)(int);       // contract: the function the victim calls
     volatile int victim_result;
     volatile bool victim_returned;
     int deferrals;
@@ -56,6 +62,14 @@ struct Run {
 void victim(void* arg) {
     Run& r = *static_cast<Run*>(arg);
     hold_arm_this_cpu(r.hold);
+    if (r.spec->contract) {
+        const int v = r.outer(CONTRACT_ARG);
+        r.victim_result = v;
+        current_thread()->preempt_off = 0;
+        r.victim_returned = true;
+        if (v != 2 * CONTRACT_ARG) thread_exit(3);   // old outer met new inner
+        return;
+    }
     if (r.int3) {
         int v = demo_fentry_counter(7);
         r.victim_result = v;
@@ -117,10 +131,23 @@ bool switched_out(void* t) {
     return th->state == ThreadState::Blocked && !th->on_cpu;
 }
 
+// What a scenario patches: one function, or a multi-function patch.
+struct Subject {
+    PatchRecord* patch;   // its target is what `show_bytes` shows
+    PatchSet* set;
+    uintptr_t held_at;
+};
+
+Result<void> apply_subject(const Subject& s, const Strategy* strategy, const PatchHooks* hooks) {
+    return s.set ? patch_set_apply(s.set, strategy, hooks) : patch_apply(s.patch, strategy, hooks);
+}
+Result<void> revert_subject(const Subject& s) { return s.set ? patch_set_revert(s.set) : patch_revert(s.patch); }
+
 // Holds the victim, patches, releases, and reports what happened.
-Result<ScenarioResult> play(Run& r, PatchRecord* patch, ScenarioResult result) {
+Result<ScenarioResult> play(Run& r, const Subject& subject, ScenarioResult result) {
     const int victim_cpu = cpu_count() - 1;
-    const uintptr_t held_at = r.int3 ? patch->target : patch->target + 2;
+    PatchRecord* patch = subject.patch;
+    const uintptr_t held_at = subject.held_at;
     Thread* me = current_thread();
     if (r.spec->needs_two_cpus) thread_set_affinity(me, ~(1u << victim_cpu));   // patch from another CPU
     hold_prepare(r.hold, held_at, r.spec->mode);
@@ -142,35 +169,84 @@ Result<ScenarioResult> play(Run& r, PatchRecord* patch, ScenarioResult result) {
         r.spec->mode == HoldMode::Running ? "running there" :
         r.spec->mode == HoldMode::InHandler ? "in an older trap frame, interrupts on" : "switched out");
     PatchHooks hooks{&r, on_deferred, on_step, on_written};
-    Result<void> applied = patch_apply(patch, r.strategy, &hooks);
+    Result<void> applied = apply_subject(subject, r.strategy, &hooks);
     hold_release(r.hold);
     const int code = thread_join(v);
     hold_clear();
     thread_set_affinity(me, AFFINITY_ANY);
     show_bytes(r, "after: ", patch->target, 8);
     if (applied.is_ok()) {
-        Result<void> reverted = patch_revert(patch);   // restore the text for the next scenario
+        Result<void> reverted = revert_subject(subject);   // restore the text for the next scenario
         if (reverted.is_error()) return make_error("scenario %s: revert failed: %s", r.spec->name, reverted.error());
     }
     const bool torn = torn_fault_count() != faults_before || code != 0;
     result.observed = (applied.is_ok() && !torn) ? Outcome::Pass : Outcome::Fail;
     if (applied.is_error()) format(result.detail, sizeof result.detail, "%s", applied.error());
+    else if (code == 3)
+        format(result.detail, sizeof result.detail, "old outer called new inner: got %d, the contract says %d",
+               r.victim_result, 2 * CONTRACT_ARG);
     else if (torn) format(result.detail, sizeof result.detail, "the held thread died in torn bytes (exit %d)", code);
     else format(result.detail, sizeof result.detail, "held thread finished cleanly%s",
                 r.deferrals ? " after the strategy deferred" : "");
     return result;
 }
 
+// The `call inner` instruction inside `outer`: where the contract victim
+// is held (inside old outer, before it has called anyone).
+Result<uintptr_t> call_site(uintptr_t outer, uintptr_t inner) {
+    SymbolHit hit;
+    if (!symbol_for_address(outer, &hit)) return make_error("no symbol at %#zx", outer);
+    for (uintptr_t a = outer; a < outer + hit.symbol.size;) {
+        const auto* code = reinterpret_cast<const uint8_t*>(a);
+        Result<Instruction> insn = decode_instruction(code, 15);
+        if (insn.is_error()) return make_error("%s+%#zx: %s", hit.symbol.name, a - outer, insn.error());
+        if (code[0] == 0xe8 && a + 5 + *reinterpret_cast<const int32_t*>(code + 1) == inner) return a;
+        a += insn.value().length;
+    }
+    return make_error("%s never calls %#zx", hit.symbol.name, inner);
+}
+
+Result<Subject> choose_subject(Run& r) {
+    Subject s{};
+    if (r.spec->contract) {
+        s.set = patch_set_find(r.int3 ? "contract-fentry" : "contract-hot");
+        if (!s.set) return make_error("built-in multi-function patch missing");
+        if (patch_set_applied(s.set)) return make_error("'%s' is applied; revert it first", s.set->name);
+        s.patch = s.set->members[0];
+        r.outer = reinterpret_cast<int (*)(int)>(s.patch->target);
+        s.held_at = TRY(call_site(s.patch->target, s.set->members[1]->target));
+        return s;
+    }
+    s.patch = patch_find(r.int3 ? "fentry" : "seed");
+    if (!s.patch) return make_error("built-in patch missing");
+    if (s.patch->state == PatchState::Applied)
+        return make_error("patch '%s' is applied; revert it first ('patch revert %s')", s.patch->name, s.patch->name);
+    s.held_at = r.int3 ? s.patch->target : s.patch->target + 2;
+    return s;
+}
+
+// Why the seed's safe strategies are not enough here.
+void narrate_contract(const Run& r) {
+    say(r, "v2 of outer passes inner thousandths where v1 passed units; v2 of inner expects them.");
+    say(r, "The victim is held inside old outer, at its call of inner: it has entered no other function of the patch.");
+    if (str_eq(r.strategy->name(), "hotpatch") || str_eq(r.strategy->name(), "int3"))
+        say(r, "%s makes each entry safe to change, but switches each function on its own: old outer, already "
+               "running, will call new inner.", r.strategy->name());
+    if (str_eq(r.strategy->name(), "stop-check"))
+        say(r, "stop-check switches both at once, and only when no thread is inside either old function.");
+}
+
 }  // namespace
 
 const char* outcome_name(Outcome o) { return o == Outcome::Pass ? "pass" : "FAIL"; }
-const char* scenario_names() { return "torn preempted interrupted"; }
+const char* scenario_names() { return "torn preempted interrupted contract"; }
 
 Result<Outcome> expected_outcome(const char* scenario, const char* strategy) {
     const ScenarioSpec* spec = find_spec(scenario);
     if (!spec) return make_error("unknown scenario '%s' (one of: %s)", scenario, scenario_names());
     const Strategy* s = find_strategy(strategy);
     if (!s) return make_error("unknown strategy '%s' (one of: %s)", strategy, strategy_names());
+    if (spec->contract) return str_eq(strategy, "stop-check") ? Outcome::Pass : Outcome::Fail;
     if (str_eq(strategy, "naive")) return Outcome::Fail;
     if (str_eq(strategy, "corral") && spec->corral_fails) return Outcome::Fail;
     return Outcome::Pass;
@@ -193,18 +269,16 @@ Result<ScenarioResult> run_scenario(const char* scenario, const char* strategy, 
         delete r;
         return result;
     }
-    PatchRecord* patch = patch_find(r->int3 ? "fentry" : "seed");
-    if (!patch) {
+    Result<Subject> subject = choose_subject(*r);
+    if (subject.is_error()) {
         delete r;
-        return make_error("built-in patch missing");
+        return subject.error_value();
     }
-    if (patch->state == PatchState::Applied) {
-        delete r;
-        return make_error("patch '%s' is applied; revert it first ('patch revert %s')", patch->name, patch->name);
-    }
-    if (narrate)
+    if (narrate) {
         kprintf("scenario %s with %s: %s\n", scenario, strategy, r->strategy->guarantees());
-    Result<ScenarioResult> out = play(*r, patch, result);
+        if (r->spec->contract) narrate_contract(*r);
+    }
+    Result<ScenarioResult> out = play(*r, subject.value(), result);
     delete r;
     if (out.is_ok())
         kprintf("SCENARIO %s %s: %s -> %s (%s)\n", scenario, strategy, outcome_name(out.value().expected),

@@ -10,16 +10,17 @@ const Strategy* strategy_corral();
 const Strategy* strategy_corral_scan();
 const Strategy* strategy_hotpatch();
 const Strategy* strategy_int3();
+const Strategy* strategy_stop_check();
 
 const Strategy* find_strategy(const char* name) {
     const Strategy* all[] = {strategy_naive(), strategy_corral(), strategy_corral_scan(), strategy_hotpatch(),
-                             strategy_int3()};
+                             strategy_int3(), strategy_stop_check()};
     for (const Strategy* s : all)
         if (str_eq(s->name(), name)) return s;
     return nullptr;
 }
 
-const char* strategy_names() { return "naive corral corral-scan hotpatch int3"; }
+const char* strategy_names() { return "naive corral corral-scan hotpatch int3 stop-check"; }
 
 Result<void> check_patchable(const Patch& p, size_t length) {
     if (!is_kernel_text(p.target, length))

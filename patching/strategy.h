@@ -31,6 +31,7 @@ struct Patch {
     uintptr_t target;
     size_t target_size;                  // the old function's length (for function-mode scans)
     uintptr_t replacement;
+    size_t replacement_size;             // when known (stop-check scans it on revert)
     const Strategy* strategy;
     Edit edits[2];                       // written in order on apply, reverse order on revert
     int edit_count;

@@ -18,6 +18,7 @@ namespace {
 
 Mutex transactions("transactions");   // patching sleeps (corral-scan backs off), so a mutex
 PatchRecord* records = nullptr;
+PatchSet* sets = nullptr;
 uint64_t sequence = 0;
 
 uint32_t edits_checksum(const Patch& p, bool old_bytes) {
@@ -204,6 +205,52 @@ Result<void> patch_apply(PatchRecord* r, const Strategy* strategy, const PatchHo
     return apply_patches(&r, 1, strategy, hooks);
 }
 
+Result<PatchSet*> patch_set_define(const char* name, const char* const* member_names, int count) {
+    if (count < 2 || count > MAX_SET_MEMBERS)
+        return make_error("a multi-function patch has 2..%d functions, not %d", MAX_SET_MEMBERS, count);
+    if (patch_find(name) || patch_set_find(name)) return make_error("a patch named '%s' exists already", name);
+    auto* s = new PatchSet();
+    str_copy(s->name, name, sizeof s->name);
+    for (int i = 0; i < count; i++) {
+        PatchRecord* m = patch_find(member_names[i]);
+        if (!m) {
+            delete s;
+            return make_error("%s: no patch named '%s' to make a member", name, member_names[i]);
+        }
+        s->members[s->count++] = m;
+    }
+    MutexGuard g(transactions);
+    s->next = sets;
+    sets = s;
+    return s;
+}
+
+PatchSet* patch_set_find(const char* name) {
+    for (PatchSet* s = sets; s; s = s->next)
+        if (str_eq(s->name, name)) return s;
+    return nullptr;
+}
+
+void patch_set_for_each(void (*fn)(PatchSet* s, void* ctx), void* ctx) {
+    for (PatchSet* s = sets; s; s = s->next) fn(s, ctx);
+}
+
+bool patch_set_applied(const PatchSet* s) {
+    for (int i = 0; i < s->count; i++)
+        if (s->members[i]->state != PatchState::Applied) return false;
+    return true;
+}
+
+Result<void> patch_set_apply(PatchSet* s, const Strategy* strategy, const PatchHooks* hooks) {
+    if (!strategy) strategy = s->members[0]->default_strategy;
+    return apply_patches(s->members, s->count, strategy, hooks);
+}
+
+Result<void> patch_set_revert(PatchSet* s, const PatchHooks* hooks) {
+    if (!patch_set_applied(s)) return make_error("%s is not applied", s->name);
+    return revert_patches(s->members, s->count, hooks);
+}
+
 void transactions_init() {
     struct Builtin { const char* name; const char* target; uintptr_t replacement; const char* strategy; };
     const Builtin builtins[] = {
@@ -212,11 +259,21 @@ void transactions_init() {
         {"hot-v3", "corral::demo_hot_counter", uintptr_t(&demo_hot_counter_v3), "hotpatch"},
         {"fentry", "corral::demo_fentry_counter", uintptr_t(&demo_fentry_counter_v2), "int3"},
         {"square", "corral::demo_fentry_square", uintptr_t(&demo_fentry_square_v2), "int3"},
+        {"contract-hot.outer", "contract_hot_outer", uintptr_t(&contract_hot_outer_v2), "stop-check"},
+        {"contract-hot.inner", "contract_hot_inner", uintptr_t(&contract_hot_inner_v2), "stop-check"},
+        {"contract-fentry.outer", "contract_fentry_outer", uintptr_t(&contract_fentry_outer_v2), "stop-check"},
+        {"contract-fentry.inner", "contract_fentry_inner", uintptr_t(&contract_fentry_inner_v2), "stop-check"},
     };
     for (const Builtin& b : builtins) {
         Result<PatchRecord*> r = patch_define(b.name, b.target, b.replacement, b.strategy);
         if (r.is_error()) panic("built-in patch %s: %s", b.name, r.error());
     }
+    // The contract scenario's multi-function patches (outer and inner change together).
+    const char* const hot_pair[] = {"contract-hot.outer", "contract-hot.inner"};
+    const char* const fentry_pair[] = {"contract-fentry.outer", "contract-fentry.inner"};
+    if (patch_set_define("contract-hot", hot_pair, 2).is_error() ||
+        patch_set_define("contract-fentry", fentry_pair, 2).is_error())
+        panic("built-in multi-function patches could not be defined");
 }
 
 Result<void> patch_revert_batch(PatchRecord* const* list, int count) { return revert_patches(list, count, nullptr); }

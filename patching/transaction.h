@@ -45,6 +45,28 @@ Result<void> patch_revert(PatchRecord* p, const PatchHooks* hooks = nullptr);
 Result<void> patch_apply_batch(PatchRecord* const* list, int count, const Strategy* strategy);
 Result<void> patch_revert_batch(PatchRecord* const* list, int count);
 
+// A multi-function patch: its members (ordinary patches, one function
+// each) are applied and reverted together, always as one batch -- one
+// corral, or one set of int3 sync rounds.  Whether the functions switch
+// *consistently* depends on the strategy: stop-check switches them all at
+// once and only when no thread is inside any of them; hotpatch and int3
+// switch each at its entry, so a thread inside old `outer` can still call
+// new `inner` (docs/consistency.md).
+constexpr int MAX_SET_MEMBERS = 8;
+struct PatchSet {
+    char name[32];
+    PatchRecord* members[MAX_SET_MEMBERS];
+    int count;
+    PatchSet* next;
+};
+Result<PatchSet*> patch_set_define(const char* name, const char* const* member_names, int count);
+PatchSet* patch_set_find(const char* name);
+void patch_set_for_each(void (*fn)(PatchSet* s, void* ctx), void* ctx);
+// Applied when every member is; a set is applied and reverted only whole.
+bool patch_set_applied(const PatchSet* s);
+Result<void> patch_set_apply(PatchSet* s, const Strategy* strategy = nullptr, const PatchHooks* hooks = nullptr);
+Result<void> patch_set_revert(PatchSet* s, const PatchHooks* hooks = nullptr);
+
 // Puts back the int3 padding under every function whose hotpatches are all
 // reverted: a revert leaves its jmp in the padding on purpose, because a
 // thread may have taken the short jmp and not yet the long one.  Inside a

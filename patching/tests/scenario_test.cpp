@@ -44,6 +44,18 @@ SCENARIO_CELL(interrupted, "corral", corral)
 SCENARIO_CELL(interrupted, "corral-scan", corral_scan)
 SCENARIO_CELL(interrupted, "hotpatch", hotpatch)
 SCENARIO_CELL(interrupted, "int3", int3)
+SCENARIO_CELL(torn, "stop-check", stop_check)
+SCENARIO_CELL(preempted, "stop-check", stop_check)
+SCENARIO_CELL(interrupted, "stop-check", stop_check)
+// The contract row: a two-function patch whose contract changes together.
+// Every strategy that switches one function at a time must FAIL it --
+// hotpatch and int3 included, the seed's safe ones.
+SCENARIO_CELL(contract, "naive", naive)
+SCENARIO_CELL(contract, "corral", corral)
+SCENARIO_CELL(contract, "corral-scan", corral_scan)
+SCENARIO_CELL(contract, "hotpatch", hotpatch)
+SCENARIO_CELL(contract, "int3", int3)
+SCENARIO_CELL(contract, "stop-check", stop_check)
 
 // int3 with the held thread released between the text_poke_bp steps.
 KTEST(scenario, int3_released_after_each_step) {
@@ -68,8 +80,8 @@ KTEST(scenario, every_cell_holds_under_load) {
     const int n = 2 * cpu_count();
     load_stop = false;
     for (int i = 0; i < n; i++) load[i] = thread_create("load", busy, nullptr);
-    const char* scenarios[] = {"torn", "preempted", "interrupted"};
-    const char* strategies[] = {"naive", "corral", "corral-scan", "hotpatch", "int3"};
+    const char* scenarios[] = {"torn", "preempted", "interrupted", "contract"};
+    const char* strategies[] = {"naive", "corral", "corral-scan", "hotpatch", "int3", "stop-check"};
     for (const char* sc : scenarios)
         for (const char* st : strategies) expect_cell(t, sc, st, 0);
     load_stop = true;

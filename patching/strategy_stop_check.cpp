@@ -1,0 +1,112 @@
+// `stop-check`: the kpatch / Ksplice consistency model on top of the corral.
+//
+// A patch that changes several functions whose contract changes together
+// must switch them all at once, and only when no thread is in the middle of
+// any of them: a thread inside old `outer` that has not yet called `inner`
+// would otherwise call new `inner` with an old-style argument.  So: park
+// every CPU; scan every thread's saved EIP, every return address on its
+// frame-pointer chain and every trap frame (function mode) for any old
+// function of the patch; if one is found, release everyone, back off and
+// retry (bounded, then a clean refusal naming the thread); else write every
+// function's redirect in this one corral.  On revert, the "old" functions
+// are the replacements.
+//
+// The redirect each function gets is whatever its layout allows: the
+// hotpatch pair (padding jmp + eb f9), the fentry site's 5-byte jmp, or the
+// seed's 7-byte far jmp.  With every CPU parked and no thread inside,
+// any of them is safe to write in pieces.
+#include "arch/x86/sections.h"
+#include "kernel/symbols.h"
+#include "patching/corral.h"
+#include "patching/farjmp.h"
+#include "patching/phase_clock.h"
+#include "patching/scan.h"
+#include "patching/strategy.h"
+#include "patching/text_writer.h"
+
+namespace corral {
+
+const Strategy* strategy_hotpatch();
+const Strategy* strategy_int3();
+
+namespace {
+
+constexpr int HOTPATCH_PADDING = 5;
+
+struct StopCheckWork {
+    Patch* const* batch;
+    int count;
+    Direction dir;
+    Deferral deferral;
+};
+
+// The code a thread could still be running when the patch switches: the
+// old function (its padding too, for a hotpatch jmp taken half-way), or on
+// revert the replacement.
+NOT_PATCHABLE void old_code(const Patch& p, Direction dir, uintptr_t* start, uintptr_t* end) {
+    const bool hotpatch = p.edit_count == 2 && p.edits[1].atomic16;
+    *start = p.target - (hotpatch ? HOTPATCH_PADDING : 0);
+    *end = p.target + (p.target_size ? p.target_size : MAX_EDIT_BYTES);
+    if (dir == Direction::Revert && p.replacement_size) {
+        *start = p.replacement;
+        *end = p.replacement + p.replacement_size;
+    }
+}
+
+NOT_PATCHABLE Result<void> stop_check_work(void* ctx, const CorralReport&) {
+    auto& w = *static_cast<StopCheckWork*>(ctx);
+    Deferral& d = w.deferral;
+    for (int i = 0; i < w.count && !d.deferred; i++) {
+        uintptr_t start, end;
+        old_code(*w.batch[i], w.dir, &start, &end);
+        d.deferred = scan_saved_contexts(start, end, ScanMode::Function, &d.hit);
+        // The entry itself, on revert: a thread switched out right at it
+        // would run the old bytes' tail.
+        if (!d.deferred && w.dir == Direction::Revert)
+            d.deferred = scan_saved_contexts(w.batch[i]->target, w.batch[i]->target + MAX_EDIT_BYTES,
+                                             ScanMode::Function, &d.hit);
+    }
+    phase_clock_mark("scan");
+    if (d.deferred) return Ok{};
+    for (int i = 0; i < w.count; i++) {
+        Patch& p = *w.batch[i];
+        for (int k = 0; k < p.edit_count; k++)
+            TRY_VOID(write_edit(p.edits[w.dir == Direction::Apply ? k : p.edit_count - 1 - k], w.dir));
+    }
+    phase_clock_mark("write");
+    return Ok{};
+}
+
+class StopCheckStrategy final : public Strategy {
+public:
+    const char* name() const override { return "stop-check"; }
+    const char* guarantees() const override {
+        return "every function of the patch switches at once, and only when no thread is inside any of them";
+    }
+    Result<void> prepare(Patch& p) const override {
+        const auto* entry = reinterpret_cast<const uint8_t*>(p.target);
+        Result<void> planned = make_error("no plan");
+        if (is_kernel_text(p.target, 2) && ((entry[0] == 0x8b && entry[1] == 0xff) || (entry[0] == 0xeb && entry[1] == 0xf9)))
+            planned = strategy_hotpatch()->prepare(p);
+        else if (is_kernel_text(p.target, 5) && (entry[0] == 0x0f || entry[0] == 0xe9) && strategy_int3()->prepare(p).is_ok())
+            planned = Ok{};
+        else
+            planned = far_jmp_prepare(p);
+        TRY_VOID(planned);
+        SymbolHit hit;
+        p.replacement_size = symbol_for_address(p.replacement, &hit) && hit.offset == 0 ? hit.symbol.size : 0;
+        return Ok{};
+    }
+    Result<void> write(Patch* const* b, int n, Direction d, const PatchHooks* h) const override {
+        StopCheckWork w{b, n, d, {}};
+        return corral_until_clear(b, n, h, stop_check_work, &w, &w.deferral);
+    }
+    bool is_safe() const override { return true; }
+};
+
+}  // namespace
+
+const StopCheckStrategy stop_check_strategy;
+const Strategy* strategy_stop_check() { return &stop_check_strategy; }
+
+}  // namespace corral
