@@ -5,6 +5,7 @@ SHELL := /bin/bash
 CPUS   ?= 4
 ACCEL  ?= tcg
 APPEND ?=
+BENCH_ARGS ?=
 B      := build
 comma  := ,
 
@@ -62,7 +63,7 @@ QEMU_STATUS = case $$status in $(KERNEL_OK)) ;; \
 QEMU_FLAGS := -smp $(CPUS) -m 128M $(QEMU_ACCEL_$(ACCEL)) -display none \
               -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all iso run run-iso test test-bochs stress host-test demo debug deps clean
+.PHONY: all iso run run-iso test test-bochs stress bench host-test demo debug deps clean
 all: $(B)/corral.elf $(B)/compile_commands.json
 
 $(B)/%.o: %.cpp Makefile
@@ -178,6 +179,12 @@ test: deps
 stress: deps
 	@$(MAKE) -j2 --no-print-directory all
 	@scripts/stress
+
+# The benchmarks at 1, 2, 4 and 8 CPUs, one QEMU at a time: build/bench/results.json
+# and SVG plots beside it.  BENCH_ARGS goes to scripts/bench (e.g. '--cpus 4 --only corral').
+bench: deps
+	@$(MAKE) -j2 --no-print-directory all
+	@scripts/bench $(BENCH_ARGS)
 
 host-test: deps
 	cmake -S tests/host -B $(B)/host -DCMAKE_BUILD_TYPE=Debug >/dev/null

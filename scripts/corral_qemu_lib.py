@@ -126,15 +126,23 @@ def judge(log_text: str, exit_code: Optional[int], timed_out: bool,
             return Verdict(False, f"summary reports {failed} failed: {_short(summary.string)}")
         if ktests == 0:
             return Verdict(False, f"zero ktests ran (does the test= glob match anything?): {_short(summary.string)}")
-    if exit_code != KERNEL_PASS_EXIT:
-        if exit_code == KERNEL_FAIL_EXIT:
-            why = "the kernel reported failure through isa-debug-exit"
-        elif exit_code is None or exit_code < 0:
-            why = "QEMU was killed"
-        else:
-            why = f"expected {KERNEL_PASS_EXIT} (the kernel's success through isa-debug-exit)"
-        return Verdict(False, f"QEMU exit code {exit_code}: {why}")
+    problem = exit_problem(exit_code)
+    if problem:
+        return Verdict(False, problem)
     return Verdict(True, "", ktests)
+
+
+def exit_problem(exit_code: Optional[int]) -> Optional[str]:
+    """None when QEMU's exit code is the kernel's success, else what it was."""
+    if exit_code == KERNEL_PASS_EXIT:
+        return None
+    if exit_code == KERNEL_FAIL_EXIT:
+        why = "the kernel reported failure through isa-debug-exit"
+    elif exit_code is None or exit_code < 0:
+        why = "QEMU was killed"
+    else:
+        why = f"expected {KERNEL_PASS_EXIT} (the kernel's success through isa-debug-exit)"
+    return f"QEMU exit code {exit_code}: {why}"
 
 
 def invert(v: Verdict) -> Verdict:

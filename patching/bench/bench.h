@@ -27,6 +27,8 @@ uint64_t cycles_now();                    // lfence; rdtsc
 uint64_t cycles_to_ns(uint64_t cycles);
 const char* accel_name();                 // "tcg", "kvm", ... as CPUID's hypervisor leaf tells
 
+constexpr int LINE_BYTES = 768;
+
 // One BENCH line, built field by field, printed by finish().
 class Line {
 public:
@@ -45,7 +47,7 @@ public:
 
 private:
     void key(const char* k);
-    char buf_[768];
+    char buf_[LINE_BYTES];
     size_t len_ = 0;
 };
 
