@@ -18,7 +18,8 @@ enum class KeyId { test, demo, stress, bench, bench_samples, strategy, seed, fli
 enum class Kind { text, number, flag };
 
 // The strategies, and stress's "mixed" (every safe one at once) and "all".
-constexpr const char* kStrategies[] = {"naive", "corral", "corral-scan", "hotpatch", "int3", "stop-check", "mixed", "all"};
+constexpr const char* kStrategies[] = {"naive",      "corral", "corral-scan", "hotpatch", "int3",
+                                       "stop-check", "klp",    "mixed",       "all"};
 // patching/corral.h's deliberately broken corrals (stress's negative controls).
 constexpr const char* kBroken[] = {"ack-before-park", "skip-trap-frames"};
 // patching/scenario.h's scenarios (kernel/ does not include patching/).
@@ -42,7 +43,7 @@ constexpr KeyInfo kKeys[] = {
     {"stress", KeyId::stress, Kind::number, "<seconds>", nullptr, 0},
     {"bench", KeyId::bench, Kind::text, "<ipi|corral|window|batch|call|boot|all>", kBenchmarks, 7},
     {"samples", KeyId::bench_samples, Kind::number, "<n>", nullptr, 0},
-    {"strategy", KeyId::strategy, Kind::text, "<name>", kStrategies, 8},
+    {"strategy", KeyId::strategy, Kind::text, "<name>", kStrategies, 9},
     {"seed", KeyId::seed, Kind::number, "<n>", nullptr, 0},
     {"flips", KeyId::flips, Kind::number, "<n>", nullptr, 0},
     {"inject", KeyId::inject, Kind::text, "<list>", nullptr, 0},

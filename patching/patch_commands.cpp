@@ -2,6 +2,7 @@
 #include "kernel/console/console.h"
 #include "kernel/panic.h"
 #include "patching/corral.h"
+#include "patching/klp/klp.h"
 #include "kernel/lib/string.h"
 #include "kernel/shell.h"
 #include "kernel/symbols.h"
@@ -64,6 +65,26 @@ PatchRecord* find_or_complain(const char* name) {
     return r;
 }
 
+// One patch or a multi-function one: its state, and a klp transition's progress.
+int patch_status(const char* name) {
+    PatchSet* set = patch_set_find(name);
+    PatchRecord* r = set ? set->members[0] : find_or_complain(name);
+    if (!r) return 1;
+    const bool applied = set ? patch_set_applied(set) : r->state == PatchState::Applied;
+    kprintf("%s: %s", name, applied ? "applied" : patch_state_name(r->state));
+    if (r->state != PatchState::Defined) kprintf(" (last by %s)", r->applied.strategy->name());
+    kprintf("\n");
+    const int count = set ? set->count : 1;
+    for (int i = 0; i < count; i++) {
+        PatchRecord* m = set ? set->members[i] : r;
+        char to[48];
+        symbolize(m->replacement, to, sizeof to);
+        kprintf("  %s -> %s\n", m->target_name, to);
+    }
+    if (!klp::print_status(r->target)) kprintf("  no transition under way\n");
+    return 0;
+}
+
 int apply_set(PatchSet* set, const char* strategy_name) {
     const Strategy* s = nullptr;
     if (strategy_name && !(s = find_strategy(strategy_name)))
@@ -89,6 +110,7 @@ int cmd_patch(int argc, char** argv) {
         kprintf("reverted %s: every function has its previous bytes again\n", argv[2]);
         return 0;
     }
+    if (argc == 3 && str_eq(argv[1], "status")) return patch_status(argv[2]);
     if ((argc == 3 || argc == 4) && str_eq(argv[1], "apply")) {
         PatchRecord* r = find_or_complain(argv[2]);
         if (!r) return 1;
@@ -113,9 +135,9 @@ int cmd_patch(int argc, char** argv) {
         kprintf("reverted %s: %s has its previous bytes again\n", r->name, r->target_name);
         return 0;
     }
-    return shell_error("usage: patch list [all] | patch apply <name> [strategy] | patch revert <name>");
+    return shell_error("usage: patch list [all] | patch apply <name> [strategy] | patch revert <name> | patch status <name>");
 }
-SHELL_COMMAND("patch", "patch list [all]|apply <name> [strategy]|revert <name>",
+SHELL_COMMAND("patch", "patch list [all]|apply <name> [strategy]|revert <name>|status <name>",
               "list, apply or revert a patch (try: patch apply hot, peek demo_hot_counter-5 8)", cmd_patch);
 
 int cmd_demo(int argc, char** argv) {
@@ -124,7 +146,7 @@ int cmd_demo(int argc, char** argv) {
     if (one_strategy && !find_strategy(one_strategy))
         return shell_error("demo: unknown strategy '%s' (one of: %s)", one_strategy, strategy_names());
     const char* scenarios[] = {"torn", "preempted", "interrupted", "contract"};
-    const char* strategies[] = {"naive", "corral", "corral-scan", "hotpatch", "int3", "stop-check"};
+    const char* strategies[] = {"naive", "corral", "corral-scan", "hotpatch", "int3", "stop-check", "klp"};
     bool all = str_eq(argv[1], "all"), any = false;
     int mismatches = 0, expected = 0, skipped = 0;
     const char* skip_why = "";

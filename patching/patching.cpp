@@ -4,6 +4,7 @@
 #include "patching/bench/bench.h"
 #include "patching/corral.h"
 #include "patching/hold.h"
+#include "patching/klp/klp.h"
 #include "patching/text_writer.h"
 #include "patching/torn.h"
 #include "patching/transaction.h"
@@ -18,6 +19,7 @@ void patching_init() {
     torn_init();             // faults in patched bytes kill a thread, not the kernel
     int3_strategy_init();    // #BP: finish a half-written jmp
     hold_init();             // #DB: hold a thread at an exact instruction (scenarios)
+    klp::klp_init();         // klp's transition thread, tick and switch-in hooks
     transactions_init();     // the built-in demo patches
     Result<void> bench = bench::bench_init();   // the ping IPI, the benchmarks' patches
     if (bench.is_error()) panic("bench: %s", bench.error());

@@ -15,14 +15,19 @@ namespace {
 constexpr int MAX_CHAIN = 64;
 
 struct Search {
-    uintptr_t start, end;
+    const CodeRange* ranges;
+    int count;
     ScanMode mode;
     bool found;
     ScanHit hit;
 };
 
 NOT_PATCHABLE bool inside(const Search& s, uintptr_t eip) {
-    return s.mode == ScanMode::Range ? (eip > s.start && eip < s.end) : (eip >= s.start && eip < s.end);
+    for (int i = 0; i < s.count; i++) {
+        const CodeRange& r = s.ranges[i];
+        if (s.mode == ScanMode::Range ? (eip > r.start && eip < r.end) : (eip >= r.start && eip < r.end)) return true;
+    }
+    return false;
 }
 
 NOT_PATCHABLE void record(Search& s, Thread* t, uintptr_t eip, const char* kind) {
@@ -72,8 +77,16 @@ NOT_PATCHABLE void scan_thread(Thread* t, void* ctx) {
 }  // namespace
 
 NOT_PATCHABLE bool scan_saved_contexts(uintptr_t start, uintptr_t end, ScanMode mode, ScanHit* hit) {
-    Search s{start, end, mode, false, {}};
+    const CodeRange range{start, end};
+    Search s{&range, 1, mode, false, {}};
     for_each_thread(scan_thread, &s);
+    if (s.found && hit) *hit = s.hit;
+    return s.found;
+}
+
+NOT_PATCHABLE bool scan_one_thread(Thread* t, const CodeRange* ranges, int count, ScanHit* hit) {
+    Search s{ranges, count, ScanMode::Function, false, {}};
+    scan_thread(t, &s);
     if (s.found && hit) *hit = s.hit;
     return s.found;
 }

@@ -30,4 +30,14 @@ struct ScanHit {
 // True (and fills `hit`) when some thread has a saved EIP in the range.
 bool scan_saved_contexts(uintptr_t start, uintptr_t end, ScanMode mode, ScanHit* hit);
 
+// One thread, several ranges, function mode: is any of its saved EIPs or
+// return addresses in [start, end) of one of them?  The thread must not
+// move meanwhile: it is the caller (its live chain is walked), or it is
+// switched out and kept from running (patching/klp), or everyone is parked.
+struct CodeRange {
+    uintptr_t start, end;
+};
+struct Thread;
+bool scan_one_thread(Thread* t, const CodeRange* ranges, int count, ScanHit* hit);
+
 }  // namespace corral

@@ -12,6 +12,7 @@
 #include "kernel/time.h"
 #include "patching/demo_targets.h"
 #include "patching/hold.h"
+#include "patching/klp/klp.h"
 #include "patching/strategy.h"
 #include "patching/torn.h"
 #include "patching/transaction.h"
@@ -21,6 +22,7 @@ namespace corral {
 namespace {
 
 constexpr uint64_t ARRIVE_TIMEOUT_US = 10000000;
+constexpr uint64_t KLP_SETTLE_US = 10000000;   // a klp transition with no thread held finishes well within
 
 struct ScenarioSpec {
     const char* name;
@@ -50,6 +52,7 @@ struct Run {
     const ScenarioSpec* spec;
     const Strategy* strategy;
     bool int3;
+    bool fentry;             // the fentry-layout targets (int3, klp)
     int release_step;
     bool narrate;
     Hold hold;
@@ -70,7 +73,7 @@ void victim(void* arg) {
         if (v != 2 * CONTRACT_ARG) thread_exit(3);   // old outer met new inner
         return;
     }
-    if (r.int3) {
+    if (r.fentry) {
         int v = demo_fentry_counter(7);
         r.victim_result = v;
         if (v != demo_fentry_counter_v2(7) && v != 7 * 5 + 2) thread_exit(2);   // neither version: wrong code ran
@@ -122,6 +125,12 @@ void on_step(void* ctx, int step) {
 
 void on_written(void* ctx) {
     Run& r = *static_cast<Run*>(ctx);
+    if (str_eq(r.strategy->name(), "klp") && !r.hold.released) {
+        // Every thread that can switch has, before the held one moves.
+        klp::wait_for_pass(KLP_SETTLE_US);
+        say(r, "sites redirected to the klp stubs; the transition thread made a pass:");
+        if (r.narrate) klp::print_progress("    ");
+    }
     if (!r.hold.released) say(r, "new bytes written; releasing the held thread");
     hold_release(r.hold);
 }
@@ -169,6 +178,7 @@ Result<ScenarioResult> play(Run& r, const Subject& subject, ScenarioResult resul
         r.spec->mode == HoldMode::Running ? "running there" :
         r.spec->mode == HoldMode::InHandler ? "in an older trap frame, interrupts on" : "switched out");
     PatchHooks hooks{&r, on_deferred, on_step, on_written};
+    klp::wait_idle(KLP_SETTLE_US);
     Result<void> applied = apply_subject(subject, r.strategy, &hooks);
     hold_release(r.hold);
     const int code = thread_join(v);
@@ -176,8 +186,12 @@ Result<ScenarioResult> play(Run& r, const Subject& subject, ScenarioResult resul
     thread_set_affinity(me, AFFINITY_ANY);
     show_bytes(r, "after: ", patch->target, 8);
     if (applied.is_ok()) {
+        if (!klp::wait_idle(KLP_SETTLE_US)) say(r, "the klp transition did not finish within %llu ms",
+                                                 (unsigned long long)(KLP_SETTLE_US / 1000));
+        else if (str_eq(r.strategy->name(), "klp")) say(r, "klp transition complete: every thread switched");
         Result<void> reverted = revert_subject(subject);   // restore the text for the next scenario
         if (reverted.is_error()) return make_error("scenario %s: revert failed: %s", r.spec->name, reverted.error());
+        klp::wait_idle(KLP_SETTLE_US);
     }
     const bool torn = torn_fault_count() != faults_before || code != 0;
     result.observed = (applied.is_ok() && !torn) ? Outcome::Pass : Outcome::Fail;
@@ -209,7 +223,7 @@ Result<uintptr_t> call_site(uintptr_t outer, uintptr_t inner) {
 Result<Subject> choose_subject(Run& r) {
     Subject s{};
     if (r.spec->contract) {
-        s.set = patch_set_find(r.int3 ? "contract-fentry" : "contract-hot");
+        s.set = patch_set_find(r.fentry ? "contract-fentry" : "contract-hot");
         if (!s.set) return make_error("built-in multi-function patch missing");
         if (patch_set_applied(s.set)) return make_error("'%s' is applied; revert it first", s.set->name);
         s.patch = s.set->members[0];
@@ -217,11 +231,11 @@ Result<Subject> choose_subject(Run& r) {
         s.held_at = TRY(call_site(s.patch->target, s.set->members[1]->target));
         return s;
     }
-    s.patch = patch_find(r.int3 ? "fentry" : "seed");
+    s.patch = patch_find(r.fentry ? "fentry" : "seed");
     if (!s.patch) return make_error("built-in patch missing");
     if (s.patch->state == PatchState::Applied)
         return make_error("patch '%s' is applied; revert it first ('patch revert %s')", s.patch->name, s.patch->name);
-    s.held_at = r.int3 ? s.patch->target : s.patch->target + 2;
+    s.held_at = r.fentry ? s.patch->target : s.patch->target + 2;
     return s;
 }
 
@@ -234,6 +248,9 @@ void narrate_contract(const Run& r) {
                "running, will call new inner.", r.strategy->name());
     if (str_eq(r.strategy->name(), "stop-check"))
         say(r, "stop-check switches both at once, and only when no thread is inside either old function.");
+    if (str_eq(r.strategy->name(), "klp"))
+        say(r, "klp switches each thread to both new functions at once, once neither old one is on its stack; "
+               "until then the stubs send it to the old ones.");
 }
 
 }  // namespace
@@ -246,7 +263,7 @@ Result<Outcome> expected_outcome(const char* scenario, const char* strategy) {
     if (!spec) return make_error("unknown scenario '%s' (one of: %s)", scenario, scenario_names());
     const Strategy* s = find_strategy(strategy);
     if (!s) return make_error("unknown strategy '%s' (one of: %s)", strategy, strategy_names());
-    if (spec->contract) return str_eq(strategy, "stop-check") ? Outcome::Pass : Outcome::Fail;
+    if (spec->contract) return str_eq(strategy, "stop-check") || str_eq(strategy, "klp") ? Outcome::Pass : Outcome::Fail;
     if (str_eq(strategy, "naive")) return Outcome::Fail;
     if (str_eq(strategy, "corral") && spec->corral_fails) return Outcome::Fail;
     return Outcome::Pass;
@@ -261,6 +278,7 @@ Result<ScenarioResult> run_scenario(const char* scenario, const char* strategy, 
     r->spec = find_spec(scenario);
     r->strategy = find_strategy(strategy);
     r->int3 = str_eq(strategy, "int3");
+    r->fentry = r->int3 || str_eq(strategy, "klp");
     r->release_step = r->int3 ? release_step : 0;
     r->narrate = narrate;
     if (r->spec->needs_two_cpus && cpu_count() < 2) {

@@ -1,6 +1,7 @@
 #include "patching/strategy.h"
 
 #include "kernel/lib/string.h"
+#include "kernel/symbols.h"
 #include "patching/text_writer.h"
 
 namespace corral {
@@ -11,16 +12,24 @@ const Strategy* strategy_corral_scan();
 const Strategy* strategy_hotpatch();
 const Strategy* strategy_int3();
 const Strategy* strategy_stop_check();
+const Strategy* strategy_klp();
 
 const Strategy* find_strategy(const char* name) {
     const Strategy* all[] = {strategy_naive(), strategy_corral(), strategy_corral_scan(), strategy_hotpatch(),
-                             strategy_int3(), strategy_stop_check()};
+                             strategy_int3(), strategy_stop_check(), strategy_klp()};
     for (const Strategy* s : all)
         if (str_eq(s->name(), name)) return s;
     return nullptr;
 }
 
-const char* strategy_names() { return "naive corral corral-scan hotpatch int3 stop-check"; }
+bool Strategy::checks_own_bytes() const { return false; }
+
+const char* strategy_names() { return "naive corral corral-scan hotpatch int3 stop-check klp"; }
+
+size_t symbol_size_at(uintptr_t address) {
+    SymbolHit hit;
+    return symbol_for_address(address, &hit) && hit.offset == 0 ? hit.symbol.size : 0;
+}
 
 Result<void> check_patchable(const Patch& p, size_t length) {
     if (!is_kernel_text(p.target, length))

@@ -61,6 +61,11 @@ public:
     virtual Result<void> write(Patch* const* batch, int count, Direction dir, const PatchHooks* hooks) const = 0;
     // Whether a thread could be caught halfway (the seed's failures) -- for demos.
     virtual bool is_safe() const = 0;
+    // The strategy, not the transaction layer, checks the site's bytes on
+    // revert: they are not the planned new bytes while a transition is on
+    // (klp's sites point at its redirect until every thread has switched).
+    // (Out of line, in strategy.cpp: an inline one lands in a COMDAT section, see farjmp.h.)
+    virtual bool checks_own_bytes() const;
 
 protected:
     ~Strategy() = default;
@@ -68,6 +73,14 @@ protected:
 
 const Strategy* find_strategy(const char* name);
 const char* strategy_names();   // "naive corral corral-scan hotpatch int3"
+
+// Linux's text_poke_bp on 5-byte sites (strategy_int3.cpp): cc, sync, the
+// tail, sync, the first byte, sync.  Apply writes each edit's new bytes
+// (capturing the old), Revert the old ones.
+Result<void> text_poke_bp(Patch* const* batch, int count, Direction dir, const PatchHooks* hooks);
+
+// The size of the function that starts at `address` (0: none starts there).
+size_t symbol_size_at(uintptr_t address);
 
 // Shared checks for planners: the target must be kernel text, and not code
 // the patcher runs while patching.

@@ -173,6 +173,10 @@ public:
 
 void int3_strategy_init() { arch::register_trap_handler(arch::VECTOR_BREAKPOINT, int3_handler); }
 
+Result<void> text_poke_bp(Patch* const* batch, int count, Direction dir, const PatchHooks* hooks) {
+    return poke_batch(batch, count, dir, hooks);
+}
+
 const Int3Strategy int3_strategy;
 const Strategy* strategy_int3() { return &int3_strategy; }
 

@@ -93,8 +93,7 @@ public:
         else
             planned = far_jmp_prepare(p);
         TRY_VOID(planned);
-        SymbolHit hit;
-        p.replacement_size = symbol_for_address(p.replacement, &hit) && hit.offset == 0 ? hit.symbol.size : 0;
+        p.replacement_size = symbol_size_at(p.replacement);
         return Ok{};
     }
     Result<void> write(Patch* const* b, int n, Direction d, const PatchHooks* h) const override {

@@ -115,6 +115,9 @@ NOT_PATCHABLE void sched_finish_switch() {
     }
 }
 
+static void (*volatile switch_in_hook)(Thread* next) = nullptr;
+void sched_set_switch_in_hook(void (*hook)(Thread* next)) { switch_in_hook = hook; }
+
 NOT_PATCHABLE void schedule() {
     if (arch::interrupts_enabled()) panic("schedule() with interrupts enabled");
     Cpu* c = this_cpu();
@@ -139,7 +142,8 @@ NOT_PATCHABLE void schedule() {
     // too, or the corral waits for us while we wait for the parked CPU.
     // (patchtorture found it: a 20 s stall that ended in a corral abort.)
     while (__atomic_load_n(&next->on_cpu, __ATOMIC_ACQUIRE)) cross_cpu_relax();
-    next->on_cpu = true;
+    __atomic_store_n(&next->on_cpu, true, __ATOMIC_SEQ_CST);
+    if (void (*hook)(Thread*) = switch_in_hook) hook(next);
     next->state = ThreadState::Running;
     next->cpu = me;
     next->cpus_seen |= 1u << me;

@@ -27,6 +27,11 @@ void sched_timer_tick();
 // (interrupts off; they must not sleep).  At most MAX_TICK_HOOKS; removing
 // one returns after no CPU can still be inside it.
 constexpr int MAX_TICK_HOOKS = 4;
+// Called in schedule() on the CPU that is about to switch to `next`, after
+// `next` is marked on-CPU and before it runs (interrupts off).  One hook;
+// null: none.  patching/klp uses it to wait while it inspects `next`.
+void sched_set_switch_in_hook(void (*hook)(Thread* next));
+
 bool sched_add_tick_hook(void (*hook)());
 void sched_remove_tick_hook(void (*hook)());
 // On the way out of an interrupt: preempt if it is due and allowed.

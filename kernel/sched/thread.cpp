@@ -136,8 +136,15 @@ const char* thread_state_name(ThreadState s) {
 
 Thread* current_thread() { return this_cpu_current(); }
 
+namespace {
+volatile uint32_t initial_patch_universe = 0;
+}  // namespace
+
+void thread_set_initial_patch_universe(uint32_t universe) { initial_patch_universe = universe; }
+
 Thread* thread_create(const char* name, void (*entry)(void*), void* arg, uint32_t affinity) {
     Thread* t = new Thread();
+    t->patch_universe = initial_patch_universe;
     t->entry = entry;
     t->arg = arg;
     t->affinity = affinity;

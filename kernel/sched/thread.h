@@ -43,11 +43,20 @@ struct Thread {
     uint64_t wake_tick;               // while sleeping
     uint32_t cpus_seen;               // bitmask of CPUs it has run on (tests, `threads`)
     uint64_t switches_in;
+    // Owned by the patcher's per-thread consistency model (patching/klp):
+    // which version of a patch in transition this thread runs, and a flag
+    // that keeps it from being switched in while the patcher inspects it.
+    volatile uint32_t patch_universe;
+    volatile uint32_t patch_checking;
     Thread* queue_next;               // run queue, wait queue or sleep list
     Thread* all_next;                 // every thread, for the scan and `threads`
     Spinlock join_lock{"join"};       // orders "Dead" against a joiner's check
     WaitQueue exited;                 // join() waits here
 };
+
+// The patch_universe every new thread starts with (patching/klp: a new
+// thread has no old function on its stack, so it starts where a transition goes).
+void thread_set_initial_patch_universe(uint32_t universe);
 
 // Creates a thread and makes it runnable.  `affinity` is a CPU bitmask.
 Thread* thread_create(const char* name, void (*entry)(void*), void* arg, uint32_t affinity = AFFINITY_ANY);

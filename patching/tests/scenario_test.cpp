@@ -5,6 +5,7 @@
 #include "kernel/cpu.h"
 #include "kernel/sched/thread.h"
 #include "kernel/test/ktest.h"
+#include "patching/corral.h"
 #include "patching/scenario.h"
 
 namespace corral {
@@ -56,6 +57,23 @@ SCENARIO_CELL(contract, "corral-scan", corral_scan)
 SCENARIO_CELL(contract, "hotpatch", hotpatch)
 SCENARIO_CELL(contract, "int3", int3)
 SCENARIO_CELL(contract, "stop-check", stop_check)
+SCENARIO_CELL(contract, "klp", klp)
+SCENARIO_CELL(torn, "klp", klp)
+SCENARIO_CELL(preempted, "klp", klp)
+SCENARIO_CELL(interrupted, "klp", klp)
+
+// The klp cell's negative control: with a stack check blind to trap frames
+// (the held thread's EIP inside old outer is only in its #DB frame), klp
+// switches the held thread too, and it must fail like hotpatch does.  A klp
+// that passed here would not be checking stacks at all.
+KTEST(scenario, contract_klp_with_a_scan_blind_to_trap_frames_fails) {
+    corral_set_bug(CorralBug::SkipTrapFrames);
+    Result<ScenarioResult> r = run_scenario("contract", "klp", 0, false);
+    corral_set_bug(CorralBug::None);
+    KREQUIRE(r.is_ok());
+    if (r.value().skipped) return t.skip("%s", r.value().detail);
+    KEXPECT(r.value().observed == Outcome::Fail);
+}
 
 // int3 with the held thread released between the text_poke_bp steps.
 KTEST(scenario, int3_released_after_each_step) {
@@ -81,7 +99,7 @@ KTEST(scenario, every_cell_holds_under_load) {
     load_stop = false;
     for (int i = 0; i < n; i++) load[i] = thread_create("load", busy, nullptr);
     const char* scenarios[] = {"torn", "preempted", "interrupted", "contract"};
-    const char* strategies[] = {"naive", "corral", "corral-scan", "hotpatch", "int3", "stop-check"};
+    const char* strategies[] = {"naive", "corral", "corral-scan", "hotpatch", "int3", "stop-check", "klp"};
     for (const char* sc : scenarios)
         for (const char* st : strategies) expect_cell(t, sc, st, 0);
     load_stop = true;

@@ -1,0 +1,327 @@
+#include "patching/klp/klp.h"
+
+#include "arch/x86/sections.h"
+#include "kernel/console/console.h"
+#include "kernel/cpu.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/string.h"
+#include "kernel/sched/scheduler.h"
+#include "kernel/sched/thread.h"
+#include "kernel/sched/wait_queue.h"
+#include "kernel/symbols.h"
+#include "kernel/sync/cross_cpu.h"
+#include "kernel/time.h"
+#include "patching/scan.h"
+#include "patching/strategy.h"
+
+extern "C" const uint8_t klp_code_start[], klp_code_end[], klp_stubs[];
+
+namespace corral::klp {
+namespace {
+
+constexpr int STUB_BYTES = 16;
+constexpr int SITE_BYTES = 5;
+constexpr uint32_t PASS_MS = 10;
+constexpr int MAX_STUCK = 4;      // threads named in a report
+constexpr uint8_t NOP5[SITE_BYTES] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
+
+struct Site {
+    uintptr_t target, target_end;
+    uintptr_t replacement, replacement_end;
+};
+Site sites[MAX_SITES];
+int site_count = 0;
+
+struct Transition {
+    volatile bool active;
+    volatile uint32_t goal;        // 1: to the replacements, 0: back to the originals
+    int site[MAX_SITES];
+    int count;
+    char name[32];
+    uint64_t started_us;
+    bool reported;
+    // The last pass, for `patch status` and the timeout report.
+    int threads, switched;
+    int stuck_count;
+    ScanHit stuck[MAX_STUCK];
+    volatile uint32_t passes;      // completed, since boot
+};
+Transition tr;
+Mutex klp_mutex("klp");            // start() and the transition thread
+Semaphore work(0);
+uint32_t timeout_ms = 10000;
+
+// What a thread must not have on its stack to switch to `goal`: the code it
+// would leave (the originals when patching, the replacements when
+// reverting), and the redirect itself (a thread stopped in it has not yet
+// been sent anywhere).
+NOT_PATCHABLE int old_code(uint32_t goal, CodeRange* out) {
+    int n = 0;
+    for (int i = 0; i < tr.count; i++) {
+        const Site& s = sites[tr.site[i]];
+        out[n++] = goal ? CodeRange{s.target, s.target_end} : CodeRange{s.replacement, s.replacement_end};
+    }
+    out[n++] = CodeRange{uintptr_t(klp_code_start), uintptr_t(klp_code_end)};
+    return n;
+}
+
+// The running thread, from its CPU's timer tick: it is not moving.
+NOT_PATCHABLE void switch_current() {
+    if (!tr.active) return;
+    const uint32_t goal = tr.goal;
+    Thread* t = this_cpu_current();
+    if (!t || t->patch_universe == goal) return;
+    CodeRange ranges[MAX_SITES + 1];
+    const int n = old_code(goal, ranges);
+    if (!scan_one_thread(t, ranges, n, nullptr)) t->patch_universe = goal;
+}
+
+// A CPU about to run `next` waits while the transition thread inspects it.
+NOT_PATCHABLE void wait_while_inspected(Thread* next) {
+    while (__atomic_load_n(&next->patch_checking, __ATOMIC_SEQ_CST)) cross_cpu_relax();
+}
+
+struct Pass {
+    uint32_t goal;
+    CodeRange ranges[MAX_SITES + 1];
+    int n;
+    int threads, switched, stuck;
+    ScanHit hits[MAX_STUCK];
+};
+
+// A switched-out thread: flagged first, so no CPU switches it in until we
+// are done; one that is on a CPU is left to that CPU's tick.
+void inspect(Thread* t, void* ctx) {
+    Pass& p = *static_cast<Pass*>(ctx);
+    if (t->state == ThreadState::Dead) return;
+    p.threads++;
+    if (t->patch_universe == p.goal) {
+        p.switched++;
+        return;
+    }
+    ScanHit hit{};
+    bool clean = false;
+    if (t == this_cpu_current()) {
+        clean = !scan_one_thread(t, p.ranges, p.n, &hit);
+        if (clean) t->patch_universe = p.goal;
+    } else {
+        // Switched while flagged, never after: once the flag drops the
+        // thread may run, and it must run in the universe it was found fit for.
+        __atomic_store_n(&t->patch_checking, 1, __ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&t->on_cpu, __ATOMIC_SEQ_CST)) clean = !scan_one_thread(t, p.ranges, p.n, &hit);
+        else hit = ScanHit{t->id, {}, t->cpu, 0, "running"};
+        if (clean) t->patch_universe = p.goal;
+        __atomic_store_n(&t->patch_checking, 0, __ATOMIC_RELEASE);
+    }
+    if (clean) {
+        p.switched++;
+        return;
+    }
+    if (p.stuck < MAX_STUCK) {
+        p.hits[p.stuck] = hit;
+        str_copy(p.hits[p.stuck].thread_name, t->name, sizeof hit.thread_name);
+    }
+    p.stuck++;
+}
+
+Result<void> poke_sites(uint32_t goal_bytes_kind);
+
+void print_stuck(const char* prefix) {
+    for (int i = 0; i < tr.stuck_count && i < MAX_STUCK; i++) {
+        const ScanHit& h = tr.stuck[i];
+        char where[64] = "its CPU's next tick";
+        if (h.eip) symbolize(h.eip, where, sizeof where);
+        kprintf("%sthread %d '%s' %s %s (%s)\n", prefix, h.thread_id, h.thread_name, h.eip ? "at" : "waits for", where,
+                h.kind);
+    }
+}
+
+// One pass over every thread; finishes the transition when all switched.
+void run_pass() {
+    MutexGuard g(klp_mutex);
+    if (!tr.active) return;
+    Pass p{};
+    p.goal = tr.goal;
+    p.n = old_code(p.goal, p.ranges);
+    for_each_thread(inspect, &p);
+    tr.threads = p.threads;
+    tr.switched = p.switched;
+    tr.stuck_count = p.stuck;
+    for (int i = 0; i < p.stuck && i < MAX_STUCK; i++) tr.stuck[i] = p.hits[i];
+    tr.passes = tr.passes + 1;
+    if (p.stuck == 0) {
+        Result<void> done = poke_sites(p.goal ? 2 : 0);   // plain jmps, or the NOPs back
+        if (done.is_error()) {
+            kprintf("klp: %s: finishing the transition: %s; will try again\n", tr.name, done.error());
+            return;
+        }
+        tr.active = false;
+        kprintf("klp: %s: transition %s complete (%d threads)\n", tr.name, p.goal ? "to the patch" : "back", p.threads);
+        return;
+    }
+    if (!tr.reported && now_us() - tr.started_us > uint64_t(timeout_ms) * 1000) {
+        tr.reported = true;
+        kprintf("klp: %s: transition not finished after %u ms: %d of %d threads not switched; "
+                "'patch revert' reverses it\n", tr.name, timeout_ms, p.stuck, p.threads);
+        print_stuck("  ");
+    }
+}
+
+void transition_thread(void*) {
+    for (;;) {
+        work.down();
+        while (tr.active) {
+            run_pass();
+            if (tr.active) thread_sleep_ms(PASS_MS);
+        }
+    }
+}
+
+// Writes every site of the transition: kind 0 = the original NOP, 1 = the
+// jmp to its stub, 2 = the jmp to its replacement.  Under klp_mutex.
+Result<void> poke_sites(uint32_t kind) {
+    Patch patches[MAX_SITES];
+    Patch* batch[MAX_SITES];
+    for (int i = 0; i < tr.count; i++) {
+        const Site& s = sites[tr.site[i]];
+        const uintptr_t to = kind == 1 ? uintptr_t(klp_stubs) + uintptr_t(tr.site[i]) * STUB_BYTES : s.replacement;
+        const uint32_t rel = uint32_t(to - (s.target + SITE_BYTES));
+        Patch& p = patches[i];
+        p = Patch{};
+        p.target = s.target;
+        p.edits[0] = Edit{s.target, SITE_BYTES, false, {}, {0xe9, uint8_t(rel), uint8_t(rel >> 8), uint8_t(rel >> 16),
+                                                             uint8_t(rel >> 24)}};
+        if (kind == 0)
+            for (int b = 0; b < SITE_BYTES; b++) p.edits[0].new_bytes[b] = NOP5[b];
+        p.edit_count = 1;
+        batch[i] = &p;
+    }
+    return text_poke_bp(batch, tr.count, Direction::Apply, nullptr);
+}
+
+int site_for(const Patch& p) {
+    for (int i = 0; i < site_count; i++)
+        if (sites[i].target == p.target) {
+            sites[i].replacement = p.replacement;   // a later patch of the same function
+            sites[i].replacement_end = p.replacement + p.replacement_size;
+            return i;
+        }
+    if (site_count == MAX_SITES) return -1;
+    sites[site_count] = Site{p.target, p.target + p.target_size, p.replacement, p.replacement + p.replacement_size};
+    return site_count++;
+}
+
+bool same_sites(Patch* const* batch, int count) {
+    if (count != tr.count) return false;
+    for (int i = 0; i < count; i++)
+        if (sites[tr.site[i]].target != batch[i]->target) return false;
+    return true;
+}
+
+}  // namespace
+
+// Where the current thread goes from site `index`: called by klp_common.
+extern "C" NOT_PATCHABLE uintptr_t klp_choose(uint32_t index) {
+    push_cli();
+    Thread* t = this_cpu_current();
+    const bool patched = t && t->patch_universe;
+    pop_cli();
+    const Site& s = sites[index];
+    return patched ? s.replacement : s.target + SITE_BYTES;
+}
+
+void klp_init() {
+    sched_set_switch_in_hook(wait_while_inspected);
+    sched_add_tick_hook(switch_current);
+    thread_create("klp", transition_thread, nullptr);
+}
+
+bool wait_idle(uint64_t timeout_us) {
+    const uint64_t end = now_us() + timeout_us;
+    while (tr.active && now_us() < end) thread_sleep_ms(5);
+    return !tr.active;
+}
+
+void set_timeout_ms(uint32_t ms) { timeout_ms = ms; }
+
+bool wait_for_pass(uint64_t timeout_us) {
+    const uint32_t seen = tr.passes;
+    const uint64_t end = now_us() + timeout_us;
+    while (tr.active && tr.passes < seen + 2 && now_us() < end) thread_sleep_ms(2);   // + 2: one begun after this call
+    return !tr.active || tr.passes >= seen + 2;
+}
+
+void print_progress(const char* prefix) {
+    MutexGuard g(klp_mutex);
+    if (!tr.active) {
+        kprintf("%stransition complete\n", prefix);
+        return;
+    }
+    kprintf("%s%d of %d threads switched; not yet:\n", prefix, tr.switched, tr.threads);
+    char deeper[24];
+    format(deeper, sizeof deeper, "%s  ", prefix);
+    print_stuck(deeper);
+}
+
+bool in_transition(uintptr_t target) {
+    if (!tr.active) return false;
+    for (int i = 0; i < tr.count; i++)
+        if (sites[tr.site[i]].target == target) return true;
+    return false;
+}
+
+Result<void> start(Patch* const* batch, int count, Direction dir) {
+    const uint32_t goal = dir == Direction::Apply ? 1 : 0;
+    if (tr.active && !same_sites(batch, count)) wait_idle(3000000);   // let an earlier one finish
+    MutexGuard g(klp_mutex);
+    if (tr.active && same_sites(batch, count)) {   // turn a transition under way around
+        tr.goal = goal;
+        tr.started_us = now_us();
+        tr.reported = false;
+        thread_set_initial_patch_universe(goal);
+        return Ok{};
+    }
+    if (tr.active)
+        return make_error("klp: %s is still in transition (%d of %d threads switched); wait, or revert it", tr.name,
+                          tr.switched, tr.threads);
+    if (count > MAX_SITES) return make_error("klp: %d functions in one patch (max %d)", count, MAX_SITES);
+    tr.count = 0;
+    for (int i = 0; i < count; i++) {
+        const int s = site_for(*batch[i]);
+        if (s < 0) return make_error("klp: more than %d functions ever patched with klp", MAX_SITES);
+        tr.site[tr.count++] = s;
+    }
+    str_copy(tr.name, batch[0]->name, sizeof tr.name);
+    tr.goal = goal;
+    tr.started_us = now_us();
+    tr.reported = false;
+    tr.threads = tr.switched = tr.stuck_count = 0;
+    // Everyone starts where the text is now; new threads where it goes.
+    thread_set_initial_patch_universe(goal);
+    for_each_thread([](Thread* t, void* g) { t->patch_universe = 1 - *static_cast<uint32_t*>(g); },
+                    const_cast<uint32_t*>(&goal));
+    tr.active = true;
+    Result<void> redirected = poke_sites(1);
+    if (redirected.is_error()) {
+        tr.active = false;
+        return redirected;
+    }
+    work.up();
+    return Ok{};
+}
+
+Progress progress() {
+    return Progress{tr.active, tr.goal, tr.threads, tr.switched, tr.stuck_count, tr.reported};
+}
+
+bool print_status(uintptr_t target) {
+    MutexGuard g(klp_mutex);
+    if (!in_transition(target)) return false;
+    kprintf("  transition %s, for %llu ms: %d of %d threads switched\n", tr.goal ? "to the patch" : "back (reverting)",
+            (unsigned long long)((now_us() - tr.started_us) / 1000), tr.switched, tr.threads);
+    if (tr.stuck_count) kprintf("  not yet switched (%d):\n", tr.stuck_count);
+    print_stuck("    ");
+    return true;
+}
+
+}  // namespace corral::klp

@@ -1,0 +1,60 @@
+// `klp`: the Linux livepatch consistency model (kGraft's per-thread
+// switching with kpatch's stack check), on fentry sites.
+//
+// No CPU is stopped.  Applying a patch starts a *transition*:
+//   1. every thread is put in the "unpatched" universe; new threads start
+//      in the goal's (they have no old function on their stack);
+//   2. each patched function's 5-byte NOP becomes `jmp klp_stub_<i>`
+//      (text_poke_bp); the stub sends each calling thread to the old body or
+//      to the replacement, by that thread's universe (klp_stubs.asm);
+//   3. each thread is switched to the goal once none of the patch's old
+//      functions (and no stub) is on its stack -- by the timer tick for the
+//      thread a CPU is running, and by the transition thread `klp` for
+//      threads that are switched out, which the scheduler's switch-in hook
+//      keeps from running while they are inspected;
+//   4. when every thread has switched, each site becomes a plain
+//      `jmp replacement`: the per-thread choice leaves the hot path and a
+//      finished patch costs what an int3 patch costs.
+// Reverting runs the same transition the other way (the replacements are
+// then the old code), from a finished patch or in the middle of a
+// transition.  One transition at a time.  A transition that has not
+// finished after its timeout is reported, with the threads that hold it up
+// and where they are; it goes on, and `patch revert` reverses it.
+#pragma once
+#include <stdint.h>
+
+#include "kernel/lib/result.h"
+
+namespace corral {
+struct Patch;
+enum class Direction;
+struct PatchHooks;
+}
+
+namespace corral::klp {
+
+constexpr int MAX_SITES = 64;   // stubs in klp_stubs.asm; sites are kept for good, one per function
+
+void klp_init();
+Result<void> start(Patch* const* batch, int count, Direction dir);
+// True while a transition covering `target` is under way.
+bool in_transition(uintptr_t target);
+// Waits (sleeping) until no transition is under way; false on timeout.
+bool wait_idle(uint64_t timeout_us);
+void set_timeout_ms(uint32_t ms);
+// Waits until the transition thread has made a whole pass over every thread
+// since the call (or the transition ended): what could switch, has.
+bool wait_for_pass(uint64_t timeout_us);
+void print_progress(const char* prefix);   // switched / not yet, one line each
+// `patch status`: the transition as it stands, or nothing if none covers `target`.
+bool print_status(uintptr_t target);
+
+struct Progress {
+    bool active;
+    uint32_t goal;
+    int threads, switched, stuck;
+    bool reported;        // the timeout report was printed
+};
+Progress progress();
+
+}  // namespace corral::klp

@@ -1,0 +1,58 @@
+// The `klp` strategy: patching/klp/klp.h's transition behind the Strategy
+// interface.  Apply and revert start a transition and return; `patch
+// status` follows it.
+#include "kernel/symbols.h"
+#include "patching/klp/klp.h"
+#include "patching/strategy.h"
+
+namespace corral {
+
+const Strategy* strategy_int3();
+
+namespace {
+
+constexpr uint8_t NOP5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
+
+class KlpStrategy final : public Strategy {
+public:
+    const char* name() const override { return "klp"; }
+    const char* guarantees() const override {
+        return "each thread switches to the whole patch once no old function is on its stack; no CPU stopped";
+    }
+    Result<void> prepare(Patch& p) const override {
+        TRY_VOID(strategy_int3()->prepare(p));   // a fentry site, and the jmp it will end as
+        const auto* site = reinterpret_cast<const uint8_t*>(p.target);
+        for (int i = 0; i < 5; i++)
+            if (site[i] != NOP5[i] && !klp::in_transition(p.target))
+                return make_error("%s: klp patches a plain fentry NOP (this site holds %02x ...: revert what is there first)",
+                                  p.name, site[0]);
+        p.replacement_size = symbol_size_at(p.replacement);
+        if (!p.replacement_size) return make_error("%s: no symbol at the replacement %#zx", p.name, p.replacement);
+        return Ok{};
+    }
+    Result<void> write(Patch* const* batch, int count, Direction dir, const PatchHooks*) const override {
+        for (int i = 0; i < count && dir == Direction::Apply; i++)
+            for (int b = 0; b < 5; b++) batch[i]->edits[0].old_bytes[b] = NOP5[b];
+        for (int i = 0; i < count && dir == Direction::Revert; i++) {
+            // Finished: the site is the planned jmp; in transition: its stub's.
+            const Edit& e = batch[i]->edits[0];
+            bool planned = true;
+            for (int b = 0; b < 5; b++) planned = planned && reinterpret_cast<const uint8_t*>(e.address)[b] == e.new_bytes[b];
+            if (!planned && !klp::in_transition(batch[i]->target))
+                return make_error("%s: the site at %#zx changed underneath; refusing to revert", batch[i]->name,
+                                  e.address);
+        }
+        return klp::start(batch, count, dir);
+    }
+    bool is_safe() const override { return true; }
+    bool checks_own_bytes() const override;
+};
+
+bool KlpStrategy::checks_own_bytes() const { return true; }
+
+}  // namespace
+
+const KlpStrategy klp_strategy;
+const Strategy* strategy_klp() { return &klp_strategy; }
+
+}  // namespace corral

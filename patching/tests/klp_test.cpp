@@ -1,0 +1,107 @@
+// klp: a transition that completes under load, and one that cannot finish
+// (a thread sleeps inside the old function), which is reported after its
+// timeout and reversed by a revert.
+#include "kernel/config.h"
+#include "kernel/cpu.h"
+#include "kernel/sched/thread.h"
+#include "kernel/sched/wait_queue.h"
+#include "kernel/test/ktest.h"
+#include "kernel/time.h"
+#include "patching/demo_targets.h"
+#include "patching/klp/klp.h"
+#include "patching/strategy.h"
+#include "patching/text_verify.h"
+#include "patching/transaction.h"
+
+namespace corral {
+
+Semaphore klp_test_gate(0);
+
+extern "C" __attribute__((noipa)) int klp_test_sleeps(int x) {
+    klp_test_gate.down();
+    return x + 1;
+}
+extern "C" __attribute__((noipa)) int klp_test_sleeps_v2(int x) { return x + 2; }
+
+namespace {
+
+constexpr uint64_t SETTLE_US = 20000000;
+
+volatile bool stop_callers = false;
+volatile uint32_t bad_results = 0, calls_v1 = 0, calls_v2 = 0;
+
+void caller(void*) {
+    while (!stop_callers) {
+        const int v = demo_fentry_counter(3);
+        if (v == 3 * 5 + 2) calls_v1 = calls_v1 + 1;
+        else if (v == 3 * 5 + 2 + DEMO_V2_OFFSET) calls_v2 = calls_v2 + 1;
+        else bad_results = bad_results + 1;
+    }
+}
+
+KTEST(klp, transition_completes_under_load_and_reverts) {
+    PatchRecord* r = patch_find("fentry");
+    KREQUIRE(r && r->state != PatchState::Applied);
+    const int before = text_verify(false).patched_bytes;
+    constexpr int MAX_CALLERS = 2 * config::MAX_CPUS;
+    Thread* callers[MAX_CALLERS];
+    const int n = 2 * cpu_count();
+    stop_callers = false;
+    bad_results = 0;
+    for (int i = 0; i < n; i++) callers[i] = thread_create("klp-caller", caller, nullptr);
+    thread_sleep_ms(50);
+    KREQUIRE(patch_apply(r, find_strategy("klp")).is_ok());
+    const bool finished = klp::wait_idle(SETTLE_US);
+    const uint32_t v2_before = calls_v2;
+    thread_sleep_ms(50);
+    const bool only_new = calls_v2 > v2_before;   // after the transition every call runs the replacement
+    const uint32_t v1_mark = calls_v1;
+    thread_sleep_ms(50);
+    KEXPECT(finished);
+    KEXPECT(only_new);
+    KEXPECT_EQ(calls_v1, v1_mark);
+    KREQUIRE(patch_revert(r).is_ok());
+    KEXPECT(klp::wait_idle(SETTLE_US));
+    stop_callers = true;
+    for (int i = 0; i < n; i++) thread_join(callers[i]);
+    KEXPECT_EQ(bad_results, 0u);
+    KEXPECT_EQ(demo_fentry_counter(3), 3 * 5 + 2);
+    KEXPECT_EQ(text_verify(false).patched_bytes, before);
+}
+
+volatile int sleeper_result = 0;
+void sleeper(void*) { sleeper_result = klp_test_sleeps(1); }
+
+bool blocked(void* t) {
+    auto* th = static_cast<Thread*>(t);
+    return th->state == ThreadState::Blocked && !th->on_cpu;
+}
+
+KTEST(klp, a_stuck_transition_is_reported_and_reversed) {
+    Result<PatchRecord*> defined = patch_find("klp-test") ? Result<PatchRecord*>(patch_find("klp-test"))
+                                                          : patch_define("klp-test", "klp_test_sleeps",
+                                                                         uintptr_t(&klp_test_sleeps_v2), "klp");
+    KREQUIRE(defined.is_ok());
+    PatchRecord* r = defined.value();
+    const int before = text_verify(false).patched_bytes;
+    Thread* s = thread_create("klp-sleeper", sleeper, nullptr);
+    KREQUIRE(wait_until(blocked, s, 5000000));
+    klp::set_timeout_ms(200);
+    KREQUIRE(patch_apply(r, find_strategy("klp")).is_ok());
+    thread_sleep_ms(600);
+    const klp::Progress p = klp::progress();
+    KEXPECT(p.active);
+    KEXPECT(p.stuck >= 1);       // the sleeper, inside the old function
+    KEXPECT(p.reported);         // the timeout report was printed
+    KEXPECT(patch_revert(r).is_ok());   // reverses the transition
+    KEXPECT(klp::wait_idle(SETTLE_US));
+    klp::set_timeout_ms(10000);
+    klp_test_gate.up();
+    thread_join(s);
+    KEXPECT_EQ(sleeper_result, 2);   // it finished the old version
+    KEXPECT_EQ(klp_test_sleeps_v2(0), 2);
+    KEXPECT_EQ(text_verify(false).patched_bytes, before);
+}
+
+}  // namespace
+}  // namespace corral
