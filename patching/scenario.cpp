@@ -57,6 +57,7 @@ struct Run {
     bool narrate;
     Hold hold;
     int (*outer)(int);       // contract: the function the victim calls
+    uintptr_t site;          // the first patched entry, shown after each text_poke_bp step
     volatile int victim_result;
     volatile bool victim_returned;
     int deferrals;
@@ -116,7 +117,7 @@ void on_deferred(void* ctx, const Patch&, const ScanHit& where, int attempt) {
 
 void on_step(void* ctx, int step) {
     Run& r = *static_cast<Run*>(ctx);
-    show_bytes(r, "after text_poke_bp step", r.hold.address, 5);
+    show_bytes(r, "after text_poke_bp step", r.site, 5);
     if (step == r.release_step) {
         say(r, "releasing the held thread after step %d", step);
         hold_release(r.hold);
@@ -157,6 +158,7 @@ Result<ScenarioResult> play(Run& r, const Subject& subject, ScenarioResult resul
     const int victim_cpu = cpu_count() - 1;
     PatchRecord* patch = subject.patch;
     const uintptr_t held_at = subject.held_at;
+    r.site = patch->target;
     Thread* me = current_thread();
     if (r.spec->needs_two_cpus) thread_set_affinity(me, ~(1u << victim_cpu));   // patch from another CPU
     hold_prepare(r.hold, held_at, r.spec->mode);
