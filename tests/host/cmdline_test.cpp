@@ -126,7 +126,7 @@ TEST(Cmdline, BenchNamesAreChecked)
 
 TEST(Cmdline, EveryStrategy)
 {
-    for (const char* s : {"naive", "corral", "corral-scan", "hotpatch", "int3", "mixed", "all"}) {
+    for (const char* s : {"naive", "corral", "corral-scan", "hotpatch", "int3", "stop-check", "klp", "mixed", "all"}) {
         BootOptions o = ok(std::string("strategy=") + s);
         EXPECT_TRUE(o.has_strategy);
         EXPECT_STREQ(o.strategy, s);
@@ -153,7 +153,7 @@ TEST(Cmdline, ExitAloneIsAnError)
 
 TEST(Cmdline, UnknownDemo)
 {
-    EXPECT_EQ(err("demo=nope"), "cmdline: unknown demo 'nope' (known: torn preempted interrupted all)");
+    EXPECT_EQ(err("demo=nope"), "cmdline: unknown demo 'nope' (known: torn preempted interrupted contract all)");
 }
 
 TEST(Cmdline, EverySelftest)
@@ -221,9 +221,9 @@ TEST(Cmdline, BadNumber)
 TEST(Cmdline, UnknownStrategy)
 {
     EXPECT_EQ(err("strategy=yolo"),
-              "cmdline: unknown strategy 'yolo' (known: naive corral corral-scan hotpatch int3 mixed all)");
+              "cmdline: unknown strategy 'yolo' (known: naive corral corral-scan hotpatch int3 stop-check klp mixed all)");
     EXPECT_EQ(err("strategy=corral-"),
-              "cmdline: unknown strategy 'corral-' (known: naive corral corral-scan hotpatch int3 mixed all)");
+              "cmdline: unknown strategy 'corral-' (known: naive corral corral-scan hotpatch int3 stop-check klp mixed all)");
 }
 
 TEST(Cmdline, Flips)
