@@ -206,3 +206,6 @@ clean:
 	rm -rf $(B)
 
 -include $(OBJS:.o=.d)
+
+# Patch modules: make patches, make fuzz, make fuzz-short (docs/module-format.md).
+include mk/module.mk

@@ -6,7 +6,10 @@
 // function pointer, so each case pays the same indirect call.
 #include "kernel/lib/result.h"
 #include "patching/bench/bench.h"
+#include "kernel/sched/thread.h"
+#include "kernel/sched/wait_queue.h"
 #include "patching/bench/targets.h"
+#include "patching/klp/klp.h"
 #include "patching/strategy.h"
 #include "patching/transaction.h"
 
@@ -15,6 +18,7 @@ namespace {
 
 constexpr int DEFAULT_SAMPLES = 1000;
 constexpr int CALLS_PER_SAMPLE = 64;
+constexpr uint64_t KLP_SETTLE_US = 20000000;
 
 uint64_t time_calls(CallFn fn) {
     CallFn volatile f = fn;
@@ -61,6 +65,30 @@ void measure_live_bp(void* ctx, int step) {
     if (step == 1) live.stats = call_stats(bench_call_fentry, live.samples);
 }
 
+void nap(void*) { bench_klp_nap(1); }
+
+// klp: during a transition (a thread naps inside the patch's other
+// function, so it cannot end) every call goes through the stub and
+// klp_choose(); after it, the site is a plain jmp.
+Result<void> klp_cases(int samples, const Measured& m) {
+    Thread* napper = thread_create("bench-nap", nap, nullptr);
+    while (napper->state != ThreadState::Blocked || napper->on_cpu) thread_sleep_ms(2);
+    Result<void> r = patch_set_apply(call_klp_pair(), find_strategy("klp"));
+    Result<Stats> during = r.is_ok() ? call_stats(bench_call_fentry, samples) : r.error_value();
+    const bool still_on = klp::progress().active;
+    bench_nap_gate.up();
+    thread_join(napper);
+    Result<Stats> after = make_error("bench call: the klp transition did not finish");
+    if (r.is_ok() && klp::wait_idle(KLP_SETTLE_US)) after = call_stats(bench_call_fentry, samples);
+    if (r.is_ok()) TRY_VOID(patch_set_revert(call_klp_pair()));
+    klp::wait_idle(KLP_SETTLE_US);
+    TRY_VOID(r);
+    if (!still_on) return make_error("bench call: the klp transition ended while a thread napped inside it");
+    print("fentry-klp-transition", TRY(during), m);
+    print("fentry-klp", TRY(after), m);
+    return Ok{};
+}
+
 }  // namespace
 
 Result<void> bench_call(const Options& o) {
@@ -89,6 +117,7 @@ Result<void> bench_call(const Options& o) {
     TRY_VOID(patch_apply(call_fentry_patch(), nullptr, &hooks));
     TRY_VOID(patch_revert(call_fentry_patch()));
     print("fentry-live-bp", TRY(live.stats), m);
+    TRY_VOID(klp_cases(samples, m));
     return clean_padding("call");
 }
 

@@ -17,6 +17,7 @@
 #include "kernel/sync/cross_cpu.h"
 #include "patching/bench/bench.h"
 #include "patching/corral.h"
+#include "patching/phase_clock.h"
 
 namespace corral::bench {
 namespace {
@@ -137,8 +138,8 @@ namespace {
 // CPUs, in turn: both see the same conditions.
 Result<void> corral_at(int k, Load load, int samples) {
     const uint32_t mask = first_others(k - 1);
-    Samples corral(samples), pings(samples);
-    if (!corral.v || !pings.v) return make_error("bench: no memory for %d samples", samples);
+    Samples corral(samples), pings(samples), gather(samples), release(samples);
+    if (!corral.v || !pings.v || !gather.v || !release.v) return make_error("bench: no memory for %d samples", samples);
     for (int i = -warmup(samples); i < samples; i++) {
         const uint64_t p = ipi_round_trip(mask);
         if (p == 0) return make_error("bench corral: cpu mask %#x did not answer a ping", mask);
@@ -146,8 +147,11 @@ Result<void> corral_at(int k, Load load, int samples) {
         TRY_VOID(corral_cpus(mask, no_work, nullptr));
         const uint64_t c = cycles_now() - start;
         if (i < 0) continue;
+        const PhaseTimes t = phase_clock_read();
         corral.v[i] = c;
         pings.v[i] = p;
+        gather.v[i] = t.cycles_of("gather");
+        release.v[i] = t.cycles_of("release") + t.cycles_of("serialize");
     }
     const Stats cs = stats_of(corral.v, samples);
     const Stats ps = stats_of(pings.v, samples);
@@ -156,6 +160,8 @@ Result<void> corral_at(int k, Load load, int samples) {
     l.add_int("ncpus", k);
     l.add_us("ipi_median", ps.median);
     l.add_ratio("ratio", cs.median, ps.median);
+    l.add_us("gather_median", stats_of(gather.v, samples).median);     // until every CPU is parked
+    l.add_us("release_median", stats_of(release.v, samples).median);   // until every CPU has left
     l.goal("corral/ipi <= 2.5", cs.median * 2 <= ps.median * 5);
     l.finish();
     return Ok{};

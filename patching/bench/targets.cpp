@@ -1,6 +1,7 @@
 #include "patching/bench/targets.h"
 
 #include "kernel/lib/format.h"
+#include "kernel/sched/wait_queue.h"
 #include "patching/layout.h"
 #include "patching/transaction.h"
 
@@ -30,6 +31,15 @@ BENCH_EACH(DEFINE_TARGETS)
 
 extern "C" __attribute__((noipa)) uint32_t bench_far_target(uint32_t x) { return keep(x + 7); }
 extern "C" __attribute__((noipa)) uint32_t bench_far_target_v2(uint32_t x) { return keep(x + 1007); }
+
+// Sleeps inside itself until woken: with it in a klp patch, the patch's
+// transition stays under way for as long as the benchmark needs.
+Semaphore bench_nap_gate(0);
+extern "C" __attribute__((noipa)) uint32_t bench_klp_nap(uint32_t x) {
+    bench_nap_gate.down();
+    return keep(x + 1);
+}
+extern "C" __attribute__((noipa)) uint32_t bench_klp_nap_v2(uint32_t x) { return keep(x + 2); }
 
 extern "C" __attribute__((noipa, no_instrument_function)) uint32_t bench_call_plain(uint32_t x) { return keep(x * 3 + 1); }
 extern "C" HOTPATCHABLE uint32_t bench_call_hot(uint32_t x) { return keep(x * 3 + 1); }
@@ -61,6 +71,7 @@ PatchRecord* fentry[TARGETS_PER_LAYOUT];
 PatchRecord* far = nullptr;
 PatchRecord* call_hot = nullptr;
 PatchRecord* call_fentry = nullptr;
+PatchSet* call_klp = nullptr;
 
 Result<PatchRecord*> define(const char* prefix, const char* suffix, uintptr_t replacement, const char* strategy) {
     char name[32];
@@ -80,6 +91,10 @@ Result<void> targets_init() {
     far = TRY(patch_define("bench_far", "bench_far_target", uintptr_t(&bench_far_target_v2), "corral-scan"));
     call_hot = TRY(patch_define("bench_call_hot", "bench_call_hot", uintptr_t(&bench_call_replacement), "hotpatch"));
     call_fentry = TRY(patch_define("bench_call_fentry", "bench_call_fentry", uintptr_t(&bench_call_replacement), "int3"));
+    TRY(patch_define("bench_call_klp", "bench_call_fentry", uintptr_t(&bench_call_replacement), "klp"));
+    TRY(patch_define("bench_klp_nap", "bench_klp_nap", uintptr_t(&bench_klp_nap_v2), "klp"));
+    const char* const pair[] = {"bench_call_klp", "bench_klp_nap"};
+    call_klp = TRY(patch_set_define("bench_call_klp_pair", pair, 2));
     return Ok{};
 }
 
@@ -88,5 +103,6 @@ PatchRecord* fentry_patch(int i) { return fentry[i]; }
 PatchRecord* far_patch() { return far; }
 PatchRecord* call_hot_patch() { return call_hot; }
 PatchRecord* call_fentry_patch() { return call_fentry; }
+PatchSet* call_klp_pair() { return call_klp; }
 
 }  // namespace corral::bench

@@ -9,6 +9,8 @@
 
 namespace corral {
 struct PatchRecord;
+struct PatchSet;
+class Semaphore;
 }
 
 namespace corral::bench {
@@ -29,5 +31,10 @@ extern "C" uint32_t bench_call_fentry(uint32_t x);
 extern "C" uint32_t bench_call_two_jumps(uint32_t x);
 PatchRecord* call_hot_patch();      // bench_call_hot -> its replacement (hotpatch)
 PatchRecord* call_fentry_patch();   // bench_call_fentry -> its replacement (int3)
+// bench_call_fentry and bench_klp_nap, with klp: while a thread naps inside
+// bench_klp_nap (until bench_nap_gate is raised), the transition stays on.
+PatchSet* call_klp_pair();
+extern "C" uint32_t bench_klp_nap(uint32_t x);
+extern Semaphore bench_nap_gate;
 
 }  // namespace corral::bench

@@ -7,6 +7,7 @@
 #include "patching/bench/bench.h"
 #include "patching/bench/targets.h"
 #include "patching/corral.h"
+#include "patching/klp/klp.h"
 #include "patching/phase_clock.h"
 #include "patching/strategy.h"
 #include "patching/transaction.h"
@@ -18,6 +19,7 @@ constexpr int DEFAULT_WINDOW_SAMPLES = 100;   // each an apply and a revert
 constexpr int DEFAULT_BATCH_SAMPLES = 10;
 constexpr int THREAD_COUNTS[] = {16, 64, 256};
 constexpr int BATCH_SIZES[] = {1, 4, 16, 64};
+constexpr uint64_t KLP_SETTLE_US = 20000000;
 
 struct Case {
     const char* strategy;
@@ -28,12 +30,26 @@ const char* const corral_phases[] = {"gather", "scan", "write", "release", "seri
 const char* const int3_phases[] = {"write", "sync1", "sync2", "sync3", nullptr};
 PatchRecord* hot0() { return hot_patch(0); }
 PatchRecord* fentry0() { return fentry_patch(0); }
+PatchRecord* hot1() { return hot_patch(1); }
+PatchRecord* fentry1() { return fentry_patch(1); }
 const Case cases[] = {
     {"corral", far_patch, corral_phases},
     {"corral-scan", far_patch, corral_phases},
     {"hotpatch", hot0, corral_phases},
     {"int3", fentry0, int3_phases},
+    {"stop-check", hot1, corral_phases},
+    {"klp", fentry1, int3_phases},   // the redirect to the stubs; the transition stops nobody
 };
+
+// klp returns before its transition ends, and the transition thread's own
+// text_poke_bp writes a new phase record: read the redirect's, and let the
+// transition finish before the next write.
+PhaseTimes written(const Case& c) {
+    if (!str_eq(c.strategy, "klp")) return phase_clock_read();
+    const PhaseTimes t = klp::redirect_phases();
+    klp::wait_idle(KLP_SETTLE_US);
+    return t;
+}
 
 Result<void> no_work(void*, const CorralReport&) { return Ok{}; }
 
@@ -72,10 +88,10 @@ Result<void> window_case(const Case& c, int threads, int samples) {
     WindowSamples w(2 * samples);
     for (int i = 0; i < samples; i++) {
         TRY_VOID(patch_apply(c.patch(), s));
-        const PhaseTimes applied = phase_clock_read();   // before the bare corral starts a new record
+        const PhaseTimes applied = written(c);   // before the bare corral starts a new record
         w.add(c, applied, bare_corral());
         TRY_VOID(patch_revert(c.patch()));
-        const PhaseTimes reverted = phase_clock_read();
+        const PhaseTimes reverted = written(c);
         w.add(c, reverted, bare_corral());
     }
     const Stats total = stats_of(w.total, w.n);

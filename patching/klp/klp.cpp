@@ -11,6 +11,7 @@
 #include "kernel/symbols.h"
 #include "kernel/sync/cross_cpu.h"
 #include "kernel/time.h"
+#include "patching/phase_clock.h"
 #include "patching/scan.h"
 #include "patching/strategy.h"
 
@@ -45,6 +46,7 @@ struct Transition {
     int stuck_count;
     ScanHit stuck[MAX_STUCK];
     volatile uint32_t passes;      // completed, since boot
+    PhaseTimes redirect;           // the stop-free window of the last redirect (bench window)
 };
 Transition tr;
 Mutex klp_mutex("klp");            // start() and the transition thread
@@ -180,8 +182,8 @@ void transition_thread(void*) {
 // Writes every site of the transition: kind 0 = the original NOP, 1 = the
 // jmp to its stub, 2 = the jmp to its replacement.  Under klp_mutex.
 Result<void> poke_sites(uint32_t kind) {
-    Patch patches[MAX_SITES];
-    Patch* batch[MAX_SITES];
+    static Patch patches[MAX_SITES];   // ~10 KiB: not on a kernel stack (klp_mutex serializes us)
+    static Patch* batch[MAX_SITES];
     for (int i = 0; i < tr.count; i++) {
         const Site& s = sites[tr.site[i]];
         const uintptr_t to = kind == 1 ? uintptr_t(klp_stubs) + uintptr_t(tr.site[i]) * STUB_BYTES : s.replacement;
@@ -306,9 +308,12 @@ Result<void> start(Patch* const* batch, int count, Direction dir) {
         tr.active = false;
         return redirected;
     }
+    tr.redirect = phase_clock_read();   // before the transition thread's own pokes
     work.up();
     return Ok{};
 }
+
+PhaseTimes redirect_phases() { return tr.redirect; }
 
 Progress progress() {
     return Progress{tr.active, tr.goal, tr.threads, tr.switched, tr.stuck_count, tr.reported};

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "kernel/lib/result.h"
+#include "patching/phase_clock.h"
 
 namespace corral {
 struct Patch;
@@ -56,5 +57,7 @@ struct Progress {
     bool reported;        // the timeout report was printed
 };
 Progress progress();
+// The text_poke_bp phases of the last redirect to the stubs (`bench window`).
+PhaseTimes redirect_phases();
 
 }  // namespace corral::klp

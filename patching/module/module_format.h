@@ -128,7 +128,7 @@ struct ModuleLayout {
 // Checks the whole file against `facts` and fills `out` (on error, `out`
 // holds nothing useful).  The error is one line starting "module: " that
 // names the check and the offending value.  `out` is an out-parameter, not
-// part of a Result, because it is about 30 KiB: more than a kernel
+// part of a Result, because it is about 20 KiB: more than a kernel
 // thread's stack should carry, so the loader keeps one outside the stack.
 Result<void> validate_module(const uint8_t* bytes, size_t size, const KernelFacts& facts, ModuleLayout& out);
 

@@ -1,0 +1,190 @@
+// The ELF checks of the module validator, one hand-made bad payload each
+// (run by ModuleChecks in module_format_test.cpp).  Each edit changes one
+// field of good_module()'s object and returns the exact error; an edit
+// that returns "" is something the validator must accept.
+#include "tests/host/module_builder.h"
+
+namespace corral::module::testing {
+namespace {
+
+enum ShField { SH_NAME = 0, SH_TYPE = 4, SH_FLAGS = 8, SH_OFFSET = 16, SH_SIZE = 20, SH_LINK = 24, SH_INFO = 28,
+               SH_ALIGN = 32, SH_ENTSIZE = 36 };
+enum SymField { ST_NAME = 0, ST_VALUE = 4, ST_SIZE = 8, ST_INFO = 12, ST_SHNDX = 14 };
+
+uint32_t payload_size(const Module& m) { return uint32_t(m.bytes.size() - m.payload); }
+uint32_t table_offset(const Module& m) { return m.get32(m.elf(32)); }
+uint32_t sh(const Module& m, int section, int field) { return m.get32(m.section_header(section) + field); }
+void set_sh(Module& m, int section, int field, uint32_t value) { m.set32(m.section_header(section) + field, value); }
+void set_rel(Module& m, int rel_section, int entry, uint32_t offset, uint32_t symbol, uint32_t type) {
+    m.set32(m.relocation(rel_section, entry), offset);
+    m.set32(m.relocation(rel_section, entry) + 4, symbol << 8 | type);
+}
+void unterminate(Module& m, int section) { m.bytes[m.section_data(section) + sh(m, section, SH_SIZE) - 1] = 'x'; }
+
+}  // namespace
+
+extern const BadCase ELF_CASES[] = {
+    {"PayloadShorterThanElfHeader", EDIT { resize_payload(m, 40);
+                                           return "module: the payload has 40 bytes, too few for an ELF header (52)"; }},
+    {"NotElf", EDIT { m.bytes[m.elf(0)] = 0; return "module: payload starts 00 45 4c 46, not an ELF file (7f 45 4c 46)"; }},
+    {"Class64", EDIT { m.bytes[m.elf(4)] = 2; return "module: ELF class is 2, want 1 (32-bit)"; }},
+    {"BigEndian", EDIT { m.bytes[m.elf(5)] = 2; return "module: ELF data encoding is 2, want 1 (little-endian)"; }},
+    {"IdentVersion", EDIT { m.bytes[m.elf(6)] = 0; return "module: ELF version is 0 (ident) and 1 (header), want 1"; }},
+    {"HeaderVersion", EDIT { m.set32(m.elf(20), 2); return "module: ELF version is 1 (ident) and 2 (header), want 1"; }},
+    {"Executable", EDIT { m.set16(m.elf(16), 2); return "module: ELF type is 2, want 1 (ET_REL, a relocatable object)"; }},
+    {"X86_64", EDIT { m.set16(m.elf(18), 62); return "module: ELF machine is 62, want 3 (EM_386)"; }},
+    {"ElfHeaderSize", EDIT { m.set16(m.elf(40), 64); return "module: ELF header size is 64, want 52"; }},
+    {"ProgramHeaders", EDIT { m.set16(m.elf(44), 1);
+                              return "module: ELF has 1 program headers, a relocatable object has none"; }},
+    {"SectionHeaderSize", EDIT { m.set16(m.elf(46), 64); return "module: ELF section header size is 64, want 40"; }},
+    {"NoSections", EDIT { m.set16(m.elf(48), 0); return "module: ELF has 0 sections, the limit is 1..128"; }},
+    {"SectionsOverTheLimit", EDIT { limits.max_sections = 8; return "module: ELF has 13 sections, the limit is 1..8"; }},
+    {"SectionTableOutside", EDIT {
+         m.set32(m.elf(32), payload_size(m) - 100);
+         return fmt("module: section header table at offset %u (520 bytes) is outside the %u-byte payload",
+                    payload_size(m) - 100, payload_size(m)); }},
+    {"SectionTableOffsetWraps", EDIT {
+         m.set32(m.elf(32), 0xfffffff0);
+         return fmt("module: section header table at offset 4294967280 (520 bytes) is outside the %u-byte payload",
+                    payload_size(m)); }},
+    {"SectionTableOverlapsElfHeader", EDIT { m.set32(m.elf(32), 12);
+                                             return "module: section header table at offset 12 overlaps the ELF header"; }},
+    {"NoNameTable", EDIT { m.set16(m.elf(50), 0); return "module: section name table index 0 is not a section (1..12)"; }},
+    {"NameTablePastTheEnd", EDIT { m.set16(m.elf(50), 13);
+                                   return "module: section name table index 13 is not a section (1..12)"; }},
+    {"FirstSectionNotNull", EDIT { set_sh(m, 0, SH_TYPE, 1); return "module: section 0 has type 1, want SHT_NULL (0)"; }},
+    {"NameTableNotStrtab", EDIT {
+         set_sh(m, SHSTRTAB, SH_TYPE, 1);
+         return "module: the section name table (section 12) has type SHT_PROGBITS (1), want SHT_STRTAB"; }},
+    {"NameTableOutside", EDIT {
+         set_sh(m, SHSTRTAB, SH_SIZE, 0x10000);
+         return fmt("module: the section name table (section 12) at offset %u (65536 bytes) is outside the %u-byte "
+                    "payload", sh(m, SHSTRTAB, SH_OFFSET), payload_size(m)); }},
+    {"NameTableNotTerminated", EDIT { unterminate(m, SHSTRTAB);
+                                      return "module: the section name table (section 12) does not end with a NUL"; }},
+    {"SectionNameOutside", EDIT {
+         set_sh(m, DATA, SH_NAME, 5000);
+         return fmt("module: section 3 name offset 5000 is outside the section name table (%u bytes)",
+                    sh(m, SHSTRTAB, SH_SIZE)); }},
+    {"Rela", EDIT { set_sh(m, REL_TEXT, SH_TYPE, 4);
+                    return "module: section .rel.text has type SHT_RELA (4), which is not supported"; }},
+    {"InitArray", EDIT { set_sh(m, DATA, SH_TYPE, 14);
+                         return "module: section .data has type SHT_INIT_ARRAY (14), which is not supported"; }},
+    {"UnknownSectionType", EDIT { set_sh(m, DATA, SH_TYPE, 0x6ffffff6);
+                                  return "module: section .data has type unknown (1879048182), which is not supported"; }},
+    {"SectionOutside", EDIT {
+         set_sh(m, DATA, SH_OFFSET, payload_size(m));
+         return fmt("module: section .data at offset %u (4 bytes) is outside the %u-byte payload", payload_size(m),
+                    payload_size(m)); }},
+    {"SectionSizeWraps", EDIT {
+         set_sh(m, DATA, SH_SIZE, 0xffffffff);
+         return fmt("module: section .data at offset %u (4294967295 bytes) is outside the %u-byte payload",
+                    sh(m, DATA, SH_OFFSET), payload_size(m)); }},
+    {"SectionOverlapsElfHeader", EDIT { set_sh(m, DATA, SH_OFFSET, 8);
+                                        return "module: section .data at offset 8 overlaps the ELF header"; }},
+    {"SectionOverlapsSectionTable", EDIT {
+         set_sh(m, DATA, SH_OFFSET, table_offset(m) + 40);
+         return fmt("module: section .data at offset %u (4 bytes) overlaps the section header table at %u",
+                    table_offset(m) + 40, table_offset(m)); }},
+    {"BssNeedsNoFileBytes", EDIT { set_sh(m, BSS, SH_OFFSET, 0xfffffff0); return ""; }},
+    {"WritableCode", EDIT { set_sh(m, TEXT, SH_FLAGS, 0x7); return "module: section .text is both writable and executable"; }},
+    {"ThreadLocal", EDIT { set_sh(m, DATA, SH_FLAGS, 0x403);
+                           return "module: section .data holds thread-local data, which the kernel has not"; }},
+    {"AllocatedSymbolTable", EDIT { set_sh(m, SYMTAB, SH_FLAGS, 0x2);
+                                    return "module: section .symtab is allocatable but has type SHT_SYMTAB (2)"; }},
+    {"AlignmentNotPowerOfTwo", EDIT { set_sh(m, DATA, SH_ALIGN, 3);
+                                      return "module: section .data alignment 3 is not a power of two up to 4096"; }},
+    {"AlignmentTooLarge", EDIT { set_sh(m, DATA, SH_ALIGN, 8192);
+                                 return "module: section .data alignment 8192 is not a power of two up to 4096"; }},
+    {"NoSymbolTable", EDIT { set_sh(m, SYMTAB, SH_TYPE, 1); return "module: the payload has 0 symbol tables, want exactly 1"; }},
+    {"TwoSymbolTables", EDIT { set_sh(m, COMMENT, SH_TYPE, 2);
+                               return "module: the payload has 2 symbol tables, want exactly 1"; }},
+    {"SymbolEntrySize", EDIT { set_sh(m, SYMTAB, SH_ENTSIZE, 24); return "module: symbol table entry size is 24, want 16"; }},
+    {"SymbolTableSize", EDIT { set_sh(m, SYMTAB, SH_SIZE, 17);
+                               return "module: symbol table size 17 is not a positive multiple of 16"; }},
+    {"SymbolTableLinksNothing", EDIT { set_sh(m, SYMTAB, SH_LINK, 99);
+                                       return "module: symbol table links section 99, which is not a section"; }},
+    {"SymbolTableLinksData", EDIT {
+         set_sh(m, SYMTAB, SH_LINK, DATA);
+         return "module: the symbol string table (section 3) has type SHT_PROGBITS (1), want SHT_STRTAB"; }},
+    {"StringTableNotTerminated", EDIT { unterminate(m, STRTAB);
+                                        return "module: the symbol string table (section 11) does not end with a NUL"; }},
+    {"LocalSymbolCount", EDIT { set_sh(m, SYMTAB, SH_INFO, 9); return "module: symbol table says 9 local symbols, it has 8"; }},
+    {"SymbolNameOutside", EDIT {
+         m.set32(m.symbol(SYM_REPLACEMENT) + ST_NAME, 9999);
+         return fmt("module: symbol 4 name offset 9999 is outside the string table (%u bytes)", sh(m, STRTAB, SH_SIZE)); }},
+    {"ThreadLocalSymbol", EDIT { m.bytes[m.symbol(SYM_REPLACEMENT) + ST_INFO] = 1 << 4 | 6;
+                                 return "module: symbol replacement_fn has type 6, which is not supported"; }},
+    {"SymbolBinding", EDIT { m.bytes[m.symbol(SYM_REPLACEMENT) + ST_INFO] = 3 << 4 | 2;
+                             return "module: symbol replacement_fn has binding 3, which is not supported"; }},
+    {"CommonSymbol", EDIT { m.set16(m.symbol(SYM_KPRINTF) + ST_SHNDX, 0xfff2);
+                            return "module: symbol kprintf is a common symbol (compile with -fno-common)"; }},
+    {"SymbolInNoSection", EDIT { m.set16(m.symbol(SYM_REPLACEMENT) + ST_SHNDX, 200);
+                                 return "module: symbol replacement_fn is in section 200, which is not a section"; }},
+    {"SymbolPastItsSection", EDIT {
+         m.set32(m.symbol(SYM_REPLACEMENT) + ST_VALUE, 20);
+         return "module: symbol replacement_fn (offset 20, 16 bytes) does not fit in section .text (16 bytes)"; }},
+    {"SymbolSizeWraps", EDIT {
+         m.set32(m.symbol(SYM_REPLACEMENT) + ST_VALUE, 1);
+         m.set32(m.symbol(SYM_REPLACEMENT) + ST_SIZE, 0xffffffff);
+         return "module: symbol replacement_fn (offset 1, 4294967295 bytes) does not fit in section .text (16 bytes)"; }},
+    {"AbsoluteSymbolAccepted", EDIT { m.set16(m.symbol(SYM_BSS) + ST_SHNDX, 0xfff1); return ""; }},
+    {"ImageLimit", EDIT { limits.max_image_size = 16;
+                          return "module: section .data (4 bytes) takes code and data past the image limit of 16 bytes"; }},
+    {"HugeBss", EDIT {
+         set_sh(m, BSS, SH_SIZE, 0x7fffffff);
+         return "module: section .bss (2147483647 bytes) takes code and data past the image limit of 1048576 bytes"; }},
+    {"GroupEntrySize", EDIT { set_sh(m, GROUP, SH_ENTSIZE, 8);
+                              return "module: group section .group has 8 bytes of 8-byte entries, want 4-byte entries"; }},
+    {"GroupLink", EDIT { set_sh(m, GROUP, SH_LINK, STRTAB);
+                         return "module: group section .group links section 11, not the symbol table"; }},
+    {"GroupSignature", EDIT { set_sh(m, GROUP, SH_INFO, 99);
+                              return "module: group section .group names symbol 99, the table has 1..7"; }},
+    {"GroupFlags", EDIT { m.set32(m.section_data(GROUP), 2); return "module: group section .group has flags 0x2"; }},
+    {"GroupMemberMissing", EDIT { m.set32(m.section_data(GROUP) + 4, 99);
+                                  return "module: group section .group lists section 99, which cannot be a member"; }},
+    {"GroupContainsItself", EDIT { m.set32(m.section_data(GROUP) + 4, GROUP);
+                                   return "module: group section .group lists section 7, which cannot be a member"; }},
+    {"RelocationEntrySize", EDIT {
+         set_sh(m, REL_TEXT, SH_ENTSIZE, 12);
+         return "module: relocation section .rel.text has 16 bytes of 12-byte entries, want 8-byte entries"; }},
+    {"RelocationLink", EDIT { set_sh(m, REL_TEXT, SH_LINK, STRTAB);
+                              return "module: relocation section .rel.text links section 11, not the symbol table"; }},
+    {"RelocationTargetMissing", EDIT {
+         set_sh(m, REL_TEXT, SH_INFO, 99);
+         return "module: relocation section .rel.text applies to section 99, which is not a section"; }},
+    {"RelocationOfBss", EDIT {
+         set_sh(m, REL_TEXT, SH_INFO, BSS);
+         return "module: relocation section .rel.text applies to section .bss, which has no bytes to relocate"; }},
+    {"RelocationGotpc", EDIT { set_rel(m, REL_TEXT, 0, 6, SYM_KPRINTF, 10);
+                               return "module: relocation type R_386_GOTPC (10) in .rel.text is not supported"; }},
+    {"RelocationPlt32", EDIT { set_rel(m, REL_TEXT, 0, 6, SYM_KPRINTF, 4);
+                               return "module: relocation type R_386_PLT32 (4) in .rel.text is not supported"; }},
+    {"RelocationNone", EDIT { set_rel(m, REL_TEXT, 0, 6, SYM_KPRINTF, 0);
+                              return "module: relocation type R_386_NONE (0) in .rel.text is not supported"; }},
+    {"RelocationUnknownType", EDIT { set_rel(m, REL_TEXT, 0, 6, SYM_KPRINTF, 200);
+                                     return "module: relocation type unknown (200) in .rel.text is not supported"; }},
+    {"RelocationInUnloadedSectionChecked", EDIT {
+         set_rel(m, REL_DECLARATIONS, 0, 4, SYM_TARGET, 10);
+         return "module: relocation type R_386_GOTPC (10) in .rel.corral_patch is not supported"; }},
+    {"RelocationWithoutRoom", EDIT {
+         set_rel(m, REL_TEXT, 1, 13, SYM_BSS, 1);
+         return "module: relocation 1 in .rel.text at offset 0xd leaves fewer than 4 bytes in .text (16 bytes)"; }},
+    {"RelocationOffsetWraps", EDIT {
+         set_rel(m, REL_TEXT, 1, 0xfffffffe, SYM_BSS, 1);
+         return "module: relocation 1 in .rel.text at offset 0xfffffffe leaves fewer than 4 bytes in .text (16 bytes)"; }},
+    {"RelocationOfTheNullSymbol", EDIT { set_rel(m, REL_TEXT, 0, 6, 0, 2);
+                                         return "module: relocation 0 in .rel.text uses symbol 0, the table has 1..7"; }},
+    {"RelocationPastTheSymbols", EDIT { set_rel(m, REL_TEXT, 0, 6, 8, 2);
+                                        return "module: relocation 0 in .rel.text uses symbol 8, the table has 1..7"; }},
+    {"UndefinedSymbolNotInKernel", EDIT {
+         m.set32(m.symbol(SYM_KPRINTF) + ST_NAME, m.get32(m.symbol(SYM_UNUSED) + ST_NAME));
+         return "module: undefined symbol unused_undefined (used in .rel.text) is not in the kernel"; }},
+    {"RelocationToUnloadedSection", EDIT {
+         m.set16(m.symbol(SYM_BSS) + ST_SHNDX, DECLARATIONS);
+         return "module: relocation in .rel.text uses a symbol of section .corral_patch, which is not loaded"; }},
+    {"TooManyRelocations", EDIT { limits.max_relocations = 1; return "module: more than 1 relocations to load"; }},
+};
+extern const size_t ELF_CASE_COUNT = sizeof ELF_CASES / sizeof ELF_CASES[0];
+
+}  // namespace corral::module::testing
