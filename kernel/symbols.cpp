@@ -11,7 +11,7 @@ namespace {
 // Layout written by scripts/gen-symbols (all little-endian u32).
 constexpr uint32_t KSYMS_MAGIC = 0x4d59534b;   // "KSYM"
 struct Header { uint32_t magic, count, strings_offset; };
-struct Entry { uint32_t address, size, name_offset, type; };
+struct Entry { uint32_t address, size, name_offset, type, linkage_offset; };
 
 const Header* header() {
     if (size_t(__ksyms_end - __ksyms_start) < sizeof(Header)) return nullptr;
@@ -64,6 +64,18 @@ bool symbol_for_address(uintptr_t address, SymbolHit* hit) {
     return false;
 }
 
+bool symbol_by_linkage_name(const char* linkage, Symbol* out) {
+    const Header* h = header();
+    if (!h) return false;
+    const char* strings = reinterpret_cast<const char*>(__ksyms_start + h->strings_offset);
+    for (size_t i = 0; i < h->count; i++)
+        if (str_eq(strings + entries()[i].linkage_offset, linkage)) {
+            *out = make_symbol(entries()[i]);
+            return true;
+        }
+    return false;
+}
+
 Result<Symbol> symbol_by_name(const char* name) {
     size_t n = symbol_count();
     for (size_t i = 0; i < n; i++) {
@@ -87,10 +99,17 @@ Result<Symbol> symbol_by_name(const char* name) {
     return make_error("no symbol named '%s'", name);
 }
 
+namespace {
+bool (*outside_kernel)(uintptr_t, char*, size_t) = nullptr;
+}  // namespace
+
+void symbols_set_outside_kernel(bool (*name)(uintptr_t address, char* buf, size_t size)) { outside_kernel = name; }
+
 void symbolize(uintptr_t address, char* buf, size_t size) {
     SymbolHit hit;
-    if (!symbol_for_address(address, &hit))
-        format(buf, size, "%p", (void*)address);
+    if (!symbol_for_address(address, &hit)) {
+        if (!outside_kernel || !outside_kernel(address, buf, size)) format(buf, size, "%p", (void*)address);
+    }
     else if (hit.offset == 0)
         format(buf, size, "%s", hit.symbol.name);
     else

@@ -23,10 +23,16 @@ struct SymbolHit {
 
 // The symbol containing `address`, if any.
 bool symbol_for_address(uintptr_t address, SymbolHit* hit);
+// By the name the linker knows (mangled for C++: _ZN6corral7kprintfEPKcz),
+// as a patch module's undefined symbols name what they need.
+bool symbol_by_linkage_name(const char* linkage, Symbol* out);
 // Exact name, or the last `::` component (`sym kmain`, `sym Spinlock::lock`).
 Result<Symbol> symbol_by_name(const char* name);
 size_t symbol_count();
 Symbol symbol_at(size_t index);
+// Names for code outside the kernel's table (patching's loaded modules):
+// fills `buf` and returns true when it knows `address`.
+void symbols_set_outside_kernel(bool (*name)(uintptr_t address, char* buf, size_t size));
 // "name+0x1c" (or the bare hex address) into `buf`.
 void symbolize(uintptr_t address, char* buf, size_t size);
 // The same for a return address: looked up at address-1, because a call

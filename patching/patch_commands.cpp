@@ -13,6 +13,9 @@
 #include "patching/x86_decode.h"
 
 namespace corral {
+namespace module {
+int module_command(int argc, char** argv);   // module_commands.cpp; -1: not one of its words
+}
 namespace {
 
 struct ListOptions {
@@ -100,6 +103,7 @@ int apply_set(PatchSet* set, const char* strategy_name) {
 }
 
 int cmd_patch(int argc, char** argv) {
+    if (const int done = module::module_command(argc, argv); done >= 0) return done;
     if (argc == 2 && str_eq(argv[1], "list")) return patch_list(false);
     if (argc == 3 && str_eq(argv[1], "list") && str_eq(argv[2], "all")) return patch_list(true);
     if ((argc == 3 || argc == 4) && str_eq(argv[1], "apply") && patch_set_find(argv[2]))
@@ -135,9 +139,10 @@ int cmd_patch(int argc, char** argv) {
         kprintf("reverted %s: %s has its previous bytes again\n", r->name, r->target_name);
         return 0;
     }
-    return shell_error("usage: patch list [all] | patch apply <name> [strategy] | patch revert <name> | patch status <name>");
+    return shell_error("usage: patch list [all] | patch apply <name> [strategy] | patch revert <name> | "
+                       "patch status <name> | patch load <size> <crc32> | patch unload <name> | patch modules");
 }
-SHELL_COMMAND("patch", "patch list [all]|apply <name> [strategy]|revert <name>|status <name>",
+SHELL_COMMAND("patch", "patch list [all]|apply <name> [strategy]|revert <name>|status <name>|load <size> <crc32>|unload <name>|modules",
               "list, apply or revert a patch (try: patch apply hot, peek demo_hot_counter-5 8)", cmd_patch);
 
 int cmd_demo(int argc, char** argv) {

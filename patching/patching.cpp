@@ -5,6 +5,7 @@
 #include "patching/corral.h"
 #include "patching/hold.h"
 #include "patching/klp/klp.h"
+#include "patching/module/loader.h"
 #include "patching/text_writer.h"
 #include "patching/torn.h"
 #include "patching/transaction.h"
@@ -20,6 +21,7 @@ void patching_init() {
     int3_strategy_init();    // #BP: finish a half-written jmp
     hold_init();             // #DB: hold a thread at an exact instruction (scenarios)
     klp::klp_init();         // klp's transition thread, tick and switch-in hooks
+    module::loader_init();   // patch modules: their code named in backtraces
     transactions_init();     // the built-in demo patches
     Result<void> bench = bench::bench_init();   // the ping IPI, the benchmarks' patches
     if (bench.is_error()) panic("bench: %s", bench.error());

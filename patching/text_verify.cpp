@@ -5,6 +5,7 @@
 #include "kernel/shell.h"
 #include "kernel/lib/hash.h"
 #include "kernel/lib/string.h"
+#include "patching/module/module_format.h"
 #include "patching/text_writer.h"
 #include "patching/transaction.h"
 
@@ -22,6 +23,17 @@ struct TableHeader {
 // must read what the build wrote, not the placeholder below.
 [[gnu::section(".texthash"), gnu::used, gnu::aligned(4)]] const volatile uint8_t
     text_hash_table[TEXT_HASH_RESERVED] = {'u', 'n', 's', 'e', 't'};
+
+}  // namespace
+
+uint32_t kernel_build_id() {
+    uint8_t head[module::TEXTHASH_HEADER_SIZE];
+    for (size_t i = 0; i < sizeof head; i++) head[i] = text_hash_table[i];
+    Result<uint32_t> id = module::build_id_from_texthash(head, sizeof head);
+    return id.is_ok() ? id.value() : 0;
+}
+
+namespace {
 
 uint32_t table_word(int index) {
     uint32_t v = 0;

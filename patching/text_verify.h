@@ -25,4 +25,8 @@ struct TextVerifyReport {
 // `print`: one line per finding, then a summary line.
 TextVerifyReport text_verify(bool print);
 
+// The kernel's build-id, from the same link-time table (docs/module-format.md):
+// a patch module carries the one it was built against.  0 if the build did not fill the table.
+uint32_t kernel_build_id();
+
 }  // namespace corral

@@ -168,7 +168,11 @@ const char* patch_state_name(PatchState s) {
 
 Result<PatchRecord*> patch_define(const char* name, const char* target_symbol, uintptr_t replacement,
                                   const char* default_strategy) {
-    Symbol target = TRY(symbol_by_name(target_symbol));
+    return patch_define_at(name, TRY(symbol_by_name(target_symbol)), replacement, default_strategy);
+}
+
+Result<PatchRecord*> patch_define_at(const char* name, const Symbol& target, uintptr_t replacement,
+                                     const char* default_strategy) {
     const Strategy* s = find_strategy(default_strategy);
     if (!s) return make_error("unknown strategy '%s' (one of: %s)", default_strategy, strategy_names());
     MutexGuard g(transactions);
@@ -223,6 +227,31 @@ Result<PatchSet*> patch_set_define(const char* name, const char* const* member_n
     s->next = sets;
     sets = s;
     return s;
+}
+
+Result<void> patch_undefine(PatchRecord* r) {
+    MutexGuard g(transactions);
+    if (r->state == PatchState::Applied) return make_error("%s is applied; revert it first", r->name);
+    for (PatchSet* s = sets; s; s = s->next)
+        for (int i = 0; i < s->count; i++)
+            if (s->members[i] == r) return make_error("%s is a member of %s", r->name, s->name);
+    for (PatchRecord** p = &records; *p; p = &(*p)->next)
+        if (*p == r) {
+            *p = r->next;
+            delete r;
+            return Ok{};
+        }
+    return make_error("%s is not a defined patch", r->name);
+}
+
+void patch_set_undefine(PatchSet* set) {
+    MutexGuard g(transactions);
+    for (PatchSet** p = &sets; *p; p = &(*p)->next)
+        if (*p == set) {
+            *p = set->next;
+            delete set;
+            return;
+        }
 }
 
 PatchSet* patch_set_find(const char* name) {

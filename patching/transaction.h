@@ -34,6 +34,12 @@ struct PatchRecord {
 // Defines a patch of function `target_symbol` by `replacement`.
 Result<PatchRecord*> patch_define(const char* name, const char* target_symbol, uintptr_t replacement,
                                   const char* default_strategy);
+// The same for a function already looked up (a patch module's target).
+struct Symbol;
+Result<PatchRecord*> patch_define_at(const char* name, const Symbol& target, uintptr_t replacement,
+                                     const char* default_strategy);
+// Forgets a patch that is not applied and belongs to no set (unloading a module).
+Result<void> patch_undefine(PatchRecord* r);
 PatchRecord* patch_find(const char* name);
 void patch_for_each(void (*fn)(PatchRecord* p, void* ctx), void* ctx);
 
@@ -61,6 +67,7 @@ struct PatchSet {
 };
 Result<PatchSet*> patch_set_define(const char* name, const char* const* member_names, int count);
 PatchSet* patch_set_find(const char* name);
+void patch_set_undefine(PatchSet* set);   // the set only; its members stay defined
 void patch_set_for_each(void (*fn)(PatchSet* s, void* ctx), void* ctx);
 // Applied when every member is; a set is applied and reverted only whole.
 bool patch_set_applied(const PatchSet* s);

@@ -25,6 +25,9 @@ size_t console_capture_end();
 constexpr int CONSOLE_OVERFLOW = -1;
 void console_input_init();
 int console_getc();                 // a byte (0..255) or CONSOLE_OVERFLOW; waits for one
+// The same, giving up after `ms` milliseconds without a byte (0: never).
+constexpr int CONSOLE_TIMEOUT = -2;
+int console_getc_timeout(uint32_t ms);
 size_t console_input_pending();     // entries waiting to be read
 uint32_t console_input_received();  // bytes the UART has delivered since boot
 // Tests: sends `bytes` to our own receive path through the UART's loopback,

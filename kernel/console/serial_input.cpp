@@ -6,7 +6,10 @@
 #include "kernel/config.h"
 #include "kernel/console/console.h"
 #include "kernel/irq.h"
+#include "kernel/cpu.h"
+#include "kernel/sched/scheduler.h"
 #include "kernel/sched/wait_queue.h"
+#include "kernel/time.h"
 #include "kernel/sync/spinlock.h"
 
 namespace corral {
@@ -45,6 +48,12 @@ void receive(char c, bool lost_before) {
     put(int16_t(uint8_t(c)));
 }
 
+// A reader with a deadline is woken by CPU 0's tick as well, to look at the time.
+volatile int timed_readers = 0;
+void wake_timed_readers() {
+    if (timed_readers && cpu_index() == 0) readers.wake_all();
+}
+
 bool uart_interrupt(arch::TrapFrame*) {
     SpinlockGuard guard(input_lock);
     char c;
@@ -60,14 +69,23 @@ bool uart_interrupt(arch::TrapFrame*) {
 }  // namespace
 
 void console_input_init() {
+    sched_add_tick_hook(wake_timed_readers);
     irq_register(arch::COM1_IRQ, uart_interrupt);
     arch::uart_enable_rx_interrupt();
 }
 
 // Blocks the calling thread (not the CPU) until a byte (or the mark) arrives.
-int console_getc() {
+int console_getc() { return console_getc_timeout(0); }
+
+int console_getc_timeout(uint32_t ms) {
     SpinlockGuard guard(input_lock);
-    while (head == tail && !mark_owed) readers.wait(&input_lock);
+    const uint64_t end = ms ? now_us() + uint64_t(ms) * 1000 : 0;
+    while (head == tail && !mark_owed) {
+        if (end && now_us() >= end) return CONSOLE_TIMEOUT;
+        if (end) __atomic_add_fetch(&timed_readers, 1, __ATOMIC_ACQ_REL);
+        readers.wait(&input_lock);
+        if (end) __atomic_sub_fetch(&timed_readers, 1, __ATOMIC_ACQ_REL);
+    }
     if (head == tail) {   // bytes were lost after the last one kept: the mark comes now
         mark_owed = false;
         return CONSOLE_OVERFLOW;

@@ -37,7 +37,7 @@ struct StrategyBytes {
     uint32_t length;
 };
 constexpr StrategyBytes STRATEGY_BYTES[] = {
-    {"naive", 0, 7}, {"corral", 0, 7}, {"corral-scan", 0, 7}, {"hotpatch", -5, 7}, {"int3", 0, 5}};
+    {"naive", 0, 7}, {"corral", 0, 7}, {"corral-scan", 0, 7}, {"hotpatch", -5, 7}, {"int3", 0, 5}, {"klp", 0, 5}};
 
 struct Header {
     uint32_t header_size, payload_size, payload_crc, build_id, target_count;
@@ -115,7 +115,7 @@ Result<void> check_target(const uint8_t* record, int i, const KernelFacts& facts
     TRY_VOID(check_target_names(record, i, t));
     int start = 0;
     if (!strategy_old_bytes(t.strategy, &start, &t.old_bytes_length))
-        return make_error("module: target %d: strategy %s is not one of naive corral corral-scan hotpatch int3", i,
+        return make_error("module: target %d: strategy %s is not one of naive corral corral-scan hotpatch int3 klp", i,
                           printable(t.strategy).text);
     const uint32_t length = le32(record + field::OLD_LENGTH);
     if (length != t.old_bytes_length)

@@ -134,7 +134,7 @@ const BadCase HEADER_CASES[] = {
                                  return "module: target 0: strategy name has a non-zero byte after its NUL (at 10)"; }},
     {"UnknownStrategy", EDIT {
          m.write(record(field::STRATEGY), "int4");
-         return "module: target 0: strategy int4 is not one of naive corral corral-scan hotpatch int3"; }},
+         return "module: target 0: strategy int4 is not one of naive corral corral-scan hotpatch int3 klp"; }},
     {"OldLengthNotTheStrategys", EDIT { m.set32(record(field::OLD_LENGTH), 7);
                                         return "module: target 0: old-bytes length is 7, strategy int3 rewrites 5"; }},
     {"TargetNotInTheKernel", EDIT { m = good_module({{"missing_fn", "replacement_fn", "int3"}});
