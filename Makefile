@@ -5,6 +5,9 @@ SHELL := /bin/bash
 CPUS   ?= 4
 ACCEL  ?= tcg
 APPEND ?=
+# make run SERIAL=unix:/tmp/corral.sock: the serial console on a socket
+# (scripts/corralctl --socket /tmp/corral.sock ...), the QEMU monitor on stdio.
+SERIAL ?=
 BENCH_ARGS ?=
 B      := build
 comma  := ,
@@ -154,7 +157,9 @@ run: deps
 	@$(CHECK_ARGS)
 	@$(MAKE) --no-print-directory all
 	@# Quitting the shell (Ctrl-A X, status 0) is fine too; with APPEND='... exit' the kernel's answer counts.
-	$(QEMU) $(QEMU_FLAGS) -kernel $(B)/corral.elf -append "$(APPEND)" -serial mon:stdio; \
+	@case "$(SERIAL)" in ''|unix:*) ;; *) echo "SERIAL=$(SERIAL): want unix:<path> (or nothing: stdio)"; exit 2 ;; esac
+	$(QEMU) $(QEMU_FLAGS) -kernel $(B)/corral.elf -append "$(APPEND)" \
+	  $(if $(SERIAL),-serial $(SERIAL)$(comma)server=on$(comma)wait=off -monitor stdio,-serial mon:stdio); \
 	  status=$$?; [ $$status -eq 0 ] || { $(QEMU_STATUS); }
 
 # The seed's failures and the safe strategies, narrated, every scenario
