@@ -14,7 +14,7 @@ bool BootOptions::wants_shell() const
 
 namespace {
 
-enum class KeyId { test, demo, stress, bench, bench_samples, strategy, seed, flips, inject, broken, exit, selftest };
+enum class KeyId { test, demo, stress, bench, bench_samples, patch, strategy, seed, flips, inject, broken, exit, selftest };
 enum class Kind { text, number, flag };
 
 // The strategies, and stress's "mixed" (every safe one at once) and "all".
@@ -43,6 +43,7 @@ constexpr KeyInfo kKeys[] = {
     {"stress", KeyId::stress, Kind::number, "<seconds>", nullptr, 0},
     {"bench", KeyId::bench, Kind::text, "<ipi|corral|window|batch|call|boot|all>", kBenchmarks, 7},
     {"samples", KeyId::bench_samples, Kind::number, "<n>", nullptr, 0},
+    {"patch", KeyId::patch, Kind::text, "<name>[:<strategy>][,...]", nullptr, 0},
     {"strategy", KeyId::strategy, Kind::text, "<name>", kStrategies, 9},
     {"seed", KeyId::seed, Kind::number, "<n>", nullptr, 0},
     {"flips", KeyId::flips, Kind::number, "<n>", nullptr, 0},
@@ -68,6 +69,7 @@ Target target_of(BootOptions& o, KeyId id)
     case KeyId::stress: return {&o.has_stress, nullptr, 0, &o.stress_seconds};
     case KeyId::bench: return {&o.has_bench, o.bench, sizeof(o.bench), nullptr};
     case KeyId::bench_samples: return {&o.has_bench_samples, nullptr, 0, &o.samples};
+    case KeyId::patch: return {&o.has_patch, o.patch, sizeof(o.patch), nullptr};
     case KeyId::strategy: return {&o.has_strategy, o.strategy, sizeof(o.strategy), nullptr};
     case KeyId::seed: return {&o.has_seed, nullptr, 0, &o.seed};
     case KeyId::flips: return {&o.has_flips, nullptr, 0, &o.flips};
@@ -143,9 +145,9 @@ Error unknown_key(Span key)
     const char* names[sizeof(kKeys) / sizeof(kKeys[0])];
     size_t n = 0;
     for (const KeyInfo& info : kKeys) names[n++] = info.name;
-    char known[80];
+    char known[96];
     join_names(known, sizeof(known), names, n);
-    // Key capped at 24 characters so the list of known keys still fits.
+    // Key capped at 24 characters so the list of known keys still fits the 160-byte error.
     return make_error("cmdline: unknown key '%.*s' (known: %s)",
                       static_cast<int>(key.len < 24 ? key.len : 24), key.start, known);
 }

@@ -1,7 +1,8 @@
 // The kernel command line (DESIGN.md §3): what this boot should do.
 //
 //   [<kernel path>] [test=<glob>] [demo=<name|all>] [stress=<seconds>]
-//                   [bench=<name|all>] [samples=<n>] [strategy=<name|mixed|all>] [seed=<n>]
+//                   [bench=<name|all>] [samples=<n>] [patch=<name>[:<strategy>],...]
+//                   [strategy=<name|mixed|all>] [seed=<n>]
 //                   [flips=<n>] [inject=<list>] [broken=<ack-before-park|skip-trap-frames>]
 //                   [exit]
 //                   [selftest=<fail|panic|triple|hang|overflow>]
@@ -29,6 +30,8 @@ struct BootOptions {
     char bench[32] = {};
     bool has_bench_samples = false;
     uint32_t samples = 0;  // bench: samples per distribution (0: each benchmark's default)
+    bool has_patch = false;
+    char patch[128] = {};        // patches to apply at boot: name[:strategy], comma-separated (boot modules)
     bool has_strategy = false;
     char strategy[16] = {};      // one of: naive corral corral-scan hotpatch int3 (and for stress: mixed all)
     bool has_seed = false;

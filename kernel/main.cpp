@@ -64,10 +64,32 @@ void run_selftest(const char* which) {
 // What the command line asked for (DESIGN.md §3); runs after init.  The
 // patching engine's work (demo=, stress=) goes through its shell commands,
 // so kernel/ needs no knowledge of patching/.
+// patch=a,b:klp -- each applied as the shell's `patch apply` would.
+bool apply_boot_patches(const char* list) {
+    bool ok = true;
+    char item[64];
+    for (const char* p = list; *p;) {
+        size_t n = 0;
+        while (p[n] && p[n] != ',') n++;
+        if (n == 0 || n >= sizeof item) {
+            kprintf("cmdline: patch=%s: an empty or overlong name\n", list);
+            return false;
+        }
+        for (size_t i = 0; i < n; i++) item[i] = p[i] == ':' ? ' ' : p[i];
+        item[n] = '\0';
+        char line[96];
+        format(line, sizeof line, "patch apply %s", item);
+        ok = shell_execute(line) == 0 && ok;
+        p += n + (p[n] == ',');
+    }
+    return ok;
+}
+
 [[noreturn]] void run_requested_work(const BootOptions& options) {
     boot_mark("shell");   // everything is up: the shell, or the work asked for, starts now
+    bool patches_ok = !options.has_patch || apply_boot_patches(options.patch);
     if (options.has_selftest) run_selftest(options.selftest);
-    bool ok = true;
+    bool ok = patches_ok;
     const bool deliberate_failure = options.has_selftest && str_eq(options.selftest, "fail");
     if (options.has_test || deliberate_failure) {
         KTestSummary s = run_ktests(options.has_test ? options.test_glob : "", deliberate_failure);

@@ -16,7 +16,11 @@ struct [[gnu::packed]] MmapEntry {
     uint64_t base, length;
     uint32_t type;
 };
-constexpr uint32_t FLAG_MEM = 1u << 0, FLAG_CMDLINE = 1u << 2, FLAG_MMAP = 1u << 6, FLAG_LOADER = 1u << 9;
+constexpr uint32_t FLAG_MEM = 1u << 0, FLAG_CMDLINE = 1u << 2, FLAG_MODS = 1u << 3, FLAG_MMAP = 1u << 6,
+                   FLAG_LOADER = 1u << 9;
+struct [[gnu::packed]] ModuleEntry {
+    uint32_t start, end, string, reserved;
+};
 
 BootInfo parsed;
 
@@ -34,6 +38,19 @@ Result<void> multiboot_parse(uint32_t magic, uint32_t info_phys, BootInfo* out) 
     str_copy(out->loader, (mbi->flags & FLAG_LOADER)
                               ? reinterpret_cast<const char*>(uintptr_t(mbi->boot_loader_name)) : "unknown",
              sizeof out->loader);
+    if (mbi->flags & FLAG_MODS) {
+        auto* mods = reinterpret_cast<const ModuleEntry*>(uintptr_t(mbi->mods_addr));
+        for (uint32_t i = 0; i < mbi->mods_count; i++) {
+            if (out->module_count == MAX_BOOT_MODULES || mods[i].end < mods[i].start) {
+                out->modules_ignored++;
+                continue;
+            }
+            BootModule& m = out->modules[out->module_count++];
+            m.start = mods[i].start;
+            m.end = mods[i].end;
+            str_copy(m.name, mods[i].string ? reinterpret_cast<const char*>(uintptr_t(mods[i].string)) : "", sizeof m.name);
+        }
+    }
     if (mbi->flags & FLAG_MMAP) {
         uintptr_t p = mbi->mmap_addr, end = p + mbi->mmap_length;
         while (p + sizeof(MmapEntry) <= end && out->region_count < 32) {

@@ -25,6 +25,7 @@ void patching_init() {
     transactions_init();     // the built-in demo patches
     Result<void> bench = bench::bench_init();   // the ping IPI, the benchmarks' patches
     if (bench.is_error()) panic("bench: %s", bench.error());
+    module::load_boot_modules();   // patch modules from the boot loader, applied by patch= later
 }
 
 }  // namespace corral

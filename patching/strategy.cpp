@@ -2,6 +2,7 @@
 
 #include "kernel/lib/string.h"
 #include "kernel/symbols.h"
+#include "patching/module/loader.h"
 #include "patching/text_writer.h"
 
 namespace corral {
@@ -28,7 +29,11 @@ const char* strategy_names() { return "naive corral corral-scan hotpatch int3 st
 
 size_t symbol_size_at(uintptr_t address) {
     SymbolHit hit;
-    return symbol_for_address(address, &hit) && hit.offset == 0 ? hit.symbol.size : 0;
+    if (symbol_for_address(address, &hit)) return hit.offset == 0 ? hit.symbol.size : 0;
+    // A patch module's replacement: the module keeps no symbol sizes, so
+    // its code from there to the end (a scan of it is only more careful).
+    const module::LoadedModule* m = module::module_containing(address);
+    return m ? m->code + m->code_size - address : 0;
 }
 
 Result<void> check_patchable(const Patch& p, size_t length) {

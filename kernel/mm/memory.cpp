@@ -61,9 +61,17 @@ Result<void> memory_init(const BootInfo& info) {
     frames.mark_used(0, config::LOW_MEMORY_RESERVED);
     const uint64_t kernel_start = uintptr_t(__kernel_start), kernel_end = uintptr_t(__kernel_end);
     frames.mark_used(kernel_start, kernel_end - kernel_start);
+    // Boot modules (patch modules the loader put beside the kernel) stay
+    // where they are until patching has read them.
+    uint64_t image_end = kernel_end;
+    for (size_t i = 0; i < info.module_count; i++) {
+        const BootModule& m = info.modules[i];
+        frames.mark_used(m.start, uint64_t(m.end) - m.start);
+        if (m.end > image_end) image_end = m.end;
+    }
 
-    // The heap: one contiguous run right after the kernel.
-    const uint64_t heap_base = align_up(kernel_end, arch::PAGE_SIZE);
+    // The heap: one contiguous run right after the kernel and its modules.
+    const uint64_t heap_base = align_up(image_end, arch::PAGE_SIZE);
     if (heap_base + config::KERNEL_HEAP_SIZE > top)
         return make_error("memory: %llu KiB of RAM is too little for an %zu KiB heap",
                           (unsigned long long)(top / 1024), config::KERNEL_HEAP_SIZE / 1024);

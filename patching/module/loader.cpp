@@ -4,7 +4,9 @@
 #include "arch/x86/safe_access.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
+#include "kernel/console/console.h"
 #include "kernel/mm/memory.h"
+#include "kernel/multiboot.h"
 #include "kernel/sched/wait_queue.h"
 #include "kernel/smp.h"
 #include "kernel/symbols.h"
@@ -273,6 +275,20 @@ bool name_module_code(uintptr_t address, char* buf, size_t size) {
 }
 
 void loader_init() { symbols_set_outside_kernel(name_module_code); }
+
+void load_boot_modules() {
+    const BootInfo& info = boot_info();
+    if (info.modules_ignored)
+        kprintf("boot: %zu boot module(s) past the first %zu ignored\n", info.modules_ignored, MAX_BOOT_MODULES);
+    for (size_t i = 0; i < info.module_count; i++) {
+        const BootModule& b = info.modules[i];
+        Result<const LoadedModule*> r =
+            module_load(reinterpret_cast<const uint8_t*>(uintptr_t(b.start)), size_t(b.end - b.start));
+        if (r.is_error()) kprintf("boot: patch module '%s': %s\n", b.name, r.error());
+        else kprintf("boot: patch module '%s': loaded %s (%d target(s))\n", b.name, r.value()->name,
+                     r.value()->targets);
+    }
+}
 
 const LoadedModule* module_containing(uintptr_t address) {
     for (const Module& m : modules)

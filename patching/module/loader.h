@@ -39,6 +39,9 @@ Result<void> module_unload(const char* name);
 // Every loaded module, in load order; false when `index` is past the end.
 bool module_at(int index, LoadedModule* out);
 void loader_init();   // backtraces and `patch list` name module code "[module]+0x1c"
+// The modules the boot loader put beside the kernel (QEMU -initrd a,b;
+// GRUB `module` lines): loaded, or refused with one line each.
+void load_boot_modules();
 // The module whose code holds `address` (nullptr: none): for reports.
 const LoadedModule* module_containing(uintptr_t address);
 

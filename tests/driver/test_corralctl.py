@@ -1,0 +1,539 @@
+"""scripts/corralctl, the host side of live patch loading.
+
+The pure parts (base64 lines, CRC, faults, judging answers, parsing
+`patch modules`) and the protocol against tests/driver/fake_serial.py run
+without QEMU.  LiveKernel boots the real kernel (2 CPUs, tcg) and loads
+every build/patches/*.kpatch: apply, the change each example makes, revert,
+unload; and the three transfer faults, each one `patch load:` error with
+the shell working afterwards.  Like the other QEMU tests it is left out
+when CORRAL_DRIVER_UNIT_ONLY=1 (scripts/run-tests' unit-test step)."""
+import base64
+import glob
+import importlib.machinery
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+CTL = os.path.join(ROOT, "scripts", "corralctl")
+# The live tests' kernel and modules; overridable to test a build elsewhere.
+KERNEL = os.environ.get("CORRALCTL_TEST_KERNEL", os.path.join(ROOT, "build", "corral.elf"))
+PATCHES = os.environ.get("CORRALCTL_TEST_PATCHES", os.path.join(ROOT, "build", "patches"))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+sys.path.insert(0, HERE)
+import corralctl_lib as lib  # noqa: E402
+from fake_serial import FakeShell  # noqa: E402
+
+
+def ctl(socket_path, *args, timeout=120, env=None):
+    """Runs corralctl --json; returns (exit code, the JSON object, stderr)."""
+    p = subprocess.run([sys.executable, CTL, "--socket", socket_path, "--json", *args], cwd=ROOT,
+                       capture_output=True, text=True, timeout=timeout, env=env)
+    try:
+        out = json.loads(p.stdout)
+    except ValueError:
+        raise AssertionError(f"corralctl {' '.join(args)}: not JSON (exit {p.returncode}):\n{p.stdout}{p.stderr}")
+    return p.returncode, out, p.stderr
+
+
+def fake_kpatch(name="fake_mod", payload=b"payload " * 40):
+    """Enough of a .kpatch for the host: the header fields the tool reads."""
+    header = bytearray(64 + 120)
+    header[:8] = b"CRLPATCH"
+    header[24:28] = (0x1234abcd).to_bytes(4, "little")
+    header[28:28 + len(name)] = name.encode()
+    header[60:64] = (1).to_bytes(4, "little")
+    header[64:64 + 10] = b"target_fn\0"
+    header[64 + 96:64 + 96 + 5] = b"int3\0"
+    return bytes(header) + payload
+
+
+class PureParts(unittest.TestCase):
+    def test_base64_lines_are_at_most_76_characters_and_round_trip(self):
+        for size in (1, 2, 3, 56, 57, 58, 114, 1000, 4452, lib.MAX_FILE_SIZE):
+            data = bytes((i * 7 + size) & 0xFF for i in range(size))
+            lines = lib.base64_lines(data)
+            self.assertTrue(all(0 < len(ln) <= 76 for ln in lines), size)
+            self.assertTrue(all(len(ln) == 76 for ln in lines[:-1]), size)
+            self.assertEqual(base64.b64decode("".join(lines), validate=True), data)
+            self.assertEqual(b"".join(base64.b64decode(ln, validate=True) for ln in lines), data)
+            whole = base64.b64encode(data).decode()
+            self.assertEqual(lines, [whole[i:i + 76] for i in range(0, len(whole), 76)])
+        self.assertEqual(lib.base64_lines(b""), [])
+
+    def test_crc_is_zlib_ieee_in_eight_lowercase_hex_digits(self):
+        self.assertEqual(lib.crc32_hex(b"123456789"), "cbf43926")     # the CRC-32 check value
+        self.assertEqual(lib.crc32_hex(b""), "00000000")
+        small = next(d for d in (str(i).encode() for i in range(100000)) if zlib.crc32(d) < 0x10000000)
+        self.assertRegex(lib.crc32_hex(small), r"^0[0-9a-f]{7}$")
+        self.assertEqual(lib.load_command(b"123456789"), "patch load 9 cbf43926")
+
+    def test_faults(self):
+        lines = lib.base64_lines(bytes(range(256)) * 4)          # 18 lines
+        sent, end = lib.apply_fault(lines, "truncate")
+        self.assertEqual((sent, end), (lines[:9], False))
+        sent, end = lib.apply_fault(lines, "garbage")
+        self.assertTrue(end)
+        self.assertEqual(len(sent), len(lines) + 1)
+        self.assertRaises(ValueError, base64.b64decode, sent[9], validate=True)
+        sent, end = lib.apply_fault(lines, "noise")
+        self.assertTrue(end)
+        self.assertEqual([i for i, (a, b) in enumerate(zip(sent, lines)) if a != b], [9])
+        self.assertEqual(sum(a != b for a, b in zip(sent[9], lines[9])), 1)
+        noisy = base64.b64decode("".join(sent), validate=True)
+        self.assertEqual(len(noisy), 1024)
+        self.assertNotEqual(zlib.crc32(noisy), zlib.crc32(bytes(range(256)) * 4))
+        self.assertEqual(lib.apply_fault(lines, None), (lines, True))
+
+    def test_answer_ends_at_the_prompt_after_the_echo(self):
+        self.assertIsNone(lib.reply_after_echo("patch list\r\npatches:\r\n", "patch list"))
+        self.assertEqual(lib.reply_after_echo("patch list\r\npatches:\r\n  a\r\ncorral> ", "patch list"),
+                         ["patches:", "  a"])
+        self.assertEqual(lib.reply_after_echo("mem\r\ncorral> ", "mem"), [])
+        # A prompt from an earlier empty line is not the end of this answer.
+        self.assertIsNone(lib.reply_after_echo("\r\ncorral> ", "mem"))
+        self.assertEqual(lib.reply_after_echo("\r\ncorral> mem\r\nram\r\ncorral> ", "mem"), ["ram"])
+        # "corral> " inside a line is not a prompt.
+        self.assertIsNone(lib.reply_after_echo("x\r\nsays corral> ", "x"))
+        # No echo at all: the text counts once a prompt ended it 2 s ago.
+        self.assertIsNone(lib.reply_after_echo("out\r\ncorral> ", "x", quiet=0.5))
+        self.assertEqual(lib.reply_after_echo("out\r\ncorral> ", "x", quiet=2.5), ["out"])
+        self.assertEqual(lib.split_lines("ab\b \bc\r\nd"), ["ac", "d"])
+
+    def test_errors_are_found(self):
+        f = lib.find_error
+        self.assertIsNone(f("shell", ["patches (strategies: naive):", "  hot defined"]))
+        self.assertEqual(f("shell", ["x", "error: unknown command 'x' (type 'help')"]),
+                         "error: unknown command 'x' (type 'help')")
+        self.assertEqual(f("apply", ["error: patch apply: busy"]), "error: patch apply: busy")
+        self.assertIsNone(f("apply", ["applied hot to corral::demo_hot_counter with naive",
+                                      "warning: naive is unsafe: it guarantees nothing"]))
+        self.assertRegex(f("apply", []), "no 'applied ...' line")
+        ready = "patch load: ready for 9 bytes: base64 lines of at most 76 characters, then 'end'"
+        self.assertIsNone(f("load", [ready, "loaded m: 1 target(s), code 5 bytes at 0x1000"]))
+        self.assertEqual(f("load", [ready, "patch load: CRC mismatch"]), "patch load: CRC mismatch")
+        self.assertEqual(f("load", [ready, "error: patch load: CRC mismatch"]), "error: patch load: CRC mismatch")
+        self.assertRegex(f("load", [ready]), "no 'loaded ...' line")
+        self.assertEqual(f("unload", ["patch unload: m is applied"]), "patch unload: m is applied")
+        self.assertIsNone(f("demo", ["demo: 4 cells: 4 as expected, 0 unexpected, 0 skipped"]))
+        self.assertEqual(f("demo", ["demo: 4 cells: 3 as expected, 1 unexpected, 0 skipped"]),
+                         "demo: 4 cells: 3 as expected, 1 unexpected, 0 skipped")
+        self.assertRegex(f("demo", ["SCENARIO torn int3: FAIL -> PASS"]), "no 'demo: N cells")
+        self.assertIsNone(f("stress", ["patchtorture: 5 s: 12 flips", "patchtorture: SUCCESS strategy=int3"]))
+        self.assertEqual(f("stress", ["patchtorture: FAILURE strategy=naive"]), "patchtorture: FAILURE strategy=naive")
+        self.assertEqual(f("shell", ["x", "PANIC: page fault"]), "PANIC: page fault")
+        self.assertRegex(f("shell", ["Corral 0.1.0 booting"]), "rebooted")
+        # `demo:` and `text verify:` lines are output, not errors.
+        self.assertIsNone(f("shell", ["text verify: clean: 10 chunks"]))
+
+    def test_json_shape(self):
+        r = lib.Reply("patch list", "shell", ["a"])
+        self.assertEqual(r.as_json(), {"ok": True, "command": "patch list", "output": ["a"], "error": None})
+        r = lib.Reply("patch list", "shell", ["a"], complete=False)
+        self.assertFalse(r.ok)
+        self.assertRegex(r.error, "did not return to its prompt")
+
+    def test_modules_and_header_parsing(self):
+        mods = lib.parse_modules([
+            "modules:", "  mem_report 1 target(s), code 208 bytes at 0x512000, data 96 bytes, applied",
+            "  square_pair 2 target(s), code 32 bytes at 513000, data 0 bytes, loaded",
+            "  seed_v3 1 target(s), code 23 bytes at 0xd8000000, data 8 bytes",        # no state
+            "no patch modules loaded ('patch load', or scripts/corralctl load FILE)"])
+        self.assertEqual([(m.name, m.targets, m.code_size, m.code_address, m.state) for m in mods],
+                         [("mem_report", 1, 208, 0x512000, "applied"), ("square_pair", 2, 32, 0x513000, "loaded"),
+                          ("seed_v3", 1, 23, 0xd8000000, "")])
+        h = lib.parse_kpatch_header(fake_kpatch("abc"))
+        self.assertEqual((h.name, h.build_id, h.targets), ("abc", 0x1234abcd, [("target_fn", "", "int3")]))
+        self.assertEqual(h.patch_names(), ["abc"])
+        h.targets.append(h.targets[0])
+        self.assertEqual(h.patch_names(), ["abc", "abc.0", "abc.1"])
+        self.assertRaises(ValueError, lib.parse_kpatch_header, b"ELF" + bytes(100))
+
+    def test_qemu_command_has_the_makefile_flags(self):
+        cmd = lib.qemu_boot_command("qemu-system-i386", "k.elf", 2, "mttcg", "/tmp/s.sock")
+        line = " ".join(cmd)
+        for part in ("-kernel k.elf", "-smp 2", "-m 128M", "-accel tcg,thread=multi", "-display none",
+                     "-device isa-debug-exit,iobase=0xf4,iosize=0x04", "-serial unix:/tmp/s.sock,server=on,wait=off",
+                     "-monitor none"):
+            self.assertIn(part, line)
+
+
+class FakePeer(unittest.TestCase):
+    """The protocol end to end against fake_serial.FakeShell."""
+
+    def start(self, **kw):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.path = os.path.join(self.tmp.name, "serial.sock")
+        self.fake = FakeShell(self.path, **kw)
+        self.fake.start()
+        self.addCleanup(self.fake.stop)
+        return self.fake
+
+    def session(self):
+        link = lib.Link.connect(self.path)
+        self.addCleanup(link.close)
+        return lib.Session(link)
+
+    def test_stale_output_and_a_half_typed_line_are_not_taken_for_the_answer(self):
+        fake = self.start(stale=b"old output\r\ncorral> patch li", half_line="patch ap")
+        reply = self.session().run("patch modules")
+        self.assertTrue(reply.ok, reply)
+        self.assertEqual(reply.output, [])
+        self.assertEqual(fake.commands, ["patch modules"])       # "patch ap" was erased, not run
+
+    def test_load_apply_unload(self):
+        fake = self.start()
+        s = self.session()
+        data = fake_kpatch("fake_mod", os.urandom(3000))
+        reply = s.load(data, rate=0)
+        self.assertTrue(reply.ok, reply)
+        self.assertTrue(reply.output[0].startswith(lib.READY_PREFIX))
+        self.assertEqual(reply.output[-1], "loaded fake_mod: 1 target(s), code 64 bytes at 0x500000")
+        self.assertTrue(all(len(ln) <= 76 for ln in fake.data_lines))
+        self.assertEqual(len(fake.data_lines), -(-len(data) // 57))
+        self.assertEqual([m.name for m in lib.parse_modules(s.run("patch modules").output)], ["fake_mod"])
+        self.assertTrue(s.run("patch apply fake_mod", "apply").ok)
+        self.assertTrue(s.run("patch unload fake_mod", "unload").ok)
+        reply = s.run("patch unload fake_mod", "unload")
+        self.assertEqual(reply.error, "patch unload: no module named 'fake_mod'")
+
+    def test_each_fault_gives_one_load_error_and_the_shell_answers_afterwards(self):
+        for prefix in ("", "error: "):
+            fake = self.start(error_prefix=prefix)
+            s = self.session()
+            for fault, why in (("truncate", "no data for 5 s"), ("garbage", "bad base64 on line"),
+                               ("noise", "CRC-32 is")):
+                reply = s.load(fake_kpatch("m", os.urandom(2000)), timeout=10, fault=fault, rate=0)
+                self.assertFalse(reply.ok, (fault, reply))
+                errors = [ln for ln in reply.output if ln.startswith(prefix + "patch load: ")
+                          and not ln.startswith(lib.READY_PREFIX)]
+                self.assertEqual(len(errors), 1, reply.output)
+                self.assertIn(why, reply.error)
+                self.assertTrue(s.run("patch modules").ok)
+            self.assertEqual(fake.modules, {})
+
+    def test_a_refused_load_command_sends_no_data(self):
+        fake = self.start()
+        s = self.session()
+        self.assertRaises(lib.CtlError, s.load, b"x" * (lib.MAX_FILE_SIZE + 1))
+        fake.replies["patch load 4 %s" % lib.crc32_hex(b"abcd")] = ["error: patch: loader busy"]
+        reply = s.load(b"abcd", rate=0)
+        self.assertEqual(reply.error, "error: patch: loader busy")
+        self.assertEqual(fake.data_lines, [])
+        # (An error right after `ready` is a race the real kernel cannot
+        # produce -- it prints nothing until the data has come -- so it is
+        # not tested: a test that depends on who is faster would flake.)
+        self.assertEqual(s.run("patch modules").output, [])      # and no stray `end` ran as a command
+        self.assertNotIn("end", fake.commands)
+
+    def test_a_transfer_left_halfway_is_recovered_by_the_next_command(self):
+        fake = self.start(no_data_s=5.0)
+        s = self.session()
+        s.link.send(b"patch load 100 00000000\nAAAA\n")     # a sender that died
+        self.assertTrue(s.run("patch modules").ok)
+        self.assertIn("patch modules", fake.commands)
+
+    def test_the_cli_json_exit_codes_and_stderr(self):
+        self.start(demo_unexpected=1)
+        code, out, err = ctl(self.path, "modules")
+        self.assertEqual((code, out), (0, {"ok": True, "command": "patch modules", "output": [], "error": None}))
+        code, out, err = ctl(self.path, "apply", "nosuch")
+        self.assertEqual(code, 1)
+        self.assertEqual(out["error"], "error: patch: no patch named 'nosuch' (see 'patch list')")
+        self.assertIn("the kernel said: error: patch: no patch named 'nosuch'", err)
+        code, out, _ = ctl(self.path, "demo", "torn")
+        self.assertEqual((code, out["command"]), (1, "demo torn"))
+        code, out, _ = ctl(self.path, "stress", "1", "bad")
+        self.assertEqual(code, 1)
+        self.assertEqual(ctl(self.path, "stress", "1")[0], 0)
+        code, out, _ = ctl(self.path, "shell", "patch", "status", "x")
+        self.assertEqual(out["command"], "patch status x")
+        code, out, _ = ctl(self.path, "--timeout", "0.5", "shell", "slow 1.5")
+        self.assertEqual(code, lib.EXIT_NO_ANSWER, out)
+        self.assertRegex(out["error"], r"no answer to 'slow 1.5' within 0.5 s")
+        code, out, _ = ctl(self.path, "shell", "panic")
+        self.assertEqual((code, out["error"]), (1, "PANIC: fake panic"))
+        self.assertIn("  backtrace: fake_frame", out["output"])
+
+    def test_boot_and_stop_with_a_stand_in_for_qemu(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        sock, fake = os.path.join(tmp.name, "s.sock"), os.path.join(HERE, "fake_serial.py")
+        env = dict(os.environ, CORRAL_QEMU_BINARY=fake)
+        code, out, err = ctl(sock, "boot", "--kernel", fake, "--cpus", "2", env=env)
+        self.assertEqual(code, 0, (out, err))
+        pid = out["pid"]
+        self.addCleanup(lambda: lib.stop_pid(pid, sock))
+        self.assertEqual(out["output"], [f"socket {sock}", f"pid {pid}"])
+        self.assertIn("Corral 0.0-fake booting", out["boot"])
+        self.assertEqual(lib.read_pid(sock), pid)
+        self.assertTrue(lib.pid_serves(pid, sock))
+        code, out, _ = ctl(sock, "boot", "--kernel", fake, env=env)
+        self.assertEqual(code, lib.EXIT_USAGE)
+        self.assertIn("already serves", out["error"])
+        self.assertEqual(ctl(sock, "modules")[:2], (0, {"ok": True, "command": "patch modules", "output": [],
+                                                        "error": None}))
+        code, out, _ = ctl(sock, "stop")
+        self.assertEqual((code, out["output"]), (0, [f"QEMU (pid {pid}) stopped"]))
+        self.assertFalse(lib.pid_alive(pid))
+        self.assertFalse(os.path.exists(sock) or os.path.exists(sock + ".pid"))
+
+    def test_cli_load_and_usage_errors(self):
+        fake = self.start()
+        path = os.path.join(self.tmp.name, "cli_mod.kpatch")
+        with open(path, "wb") as f:
+            f.write(fake_kpatch("cli_mod"))
+        code, out, _ = ctl(self.path, "load", path)
+        self.assertEqual(code, 0, out)
+        self.assertEqual(out["command"], lib.load_command(fake_kpatch("cli_mod")))
+        self.assertIn("cli_mod", fake.modules)
+        code, out, _ = ctl(self.path, "load", path, "--fault", "garbage")
+        garbage_at = len(lib.base64_lines(fake_kpatch("cli_mod"))) // 2 + 1
+        self.assertEqual((code, out["error"]), (1, f"patch load: bad base64 on line {garbage_at}"))
+        code, out, err = ctl(self.path, "load", os.path.join(self.tmp.name, "missing.kpatch"))
+        self.assertEqual(code, lib.EXIT_USAGE)
+        code, out, err = ctl(os.path.join(self.tmp.name, "nothing.sock"), "modules")
+        self.assertEqual(code, lib.EXIT_USAGE)
+        self.assertIn("no such socket", out["error"])
+        code, out, err = ctl(os.path.join(self.tmp.name, "nothing.sock"), "stop")
+        self.assertEqual(code, lib.EXIT_USAGE)
+
+
+def load_tests(loader, tests, pattern):
+    if os.environ.get("CORRAL_DRIVER_UNIT_ONLY") == "1":      # run-tests' unit step: no QEMU
+        suite = unittest.TestSuite()
+        for case in (PureParts, FakePeer):
+            suite.addTests(loader.loadTestsFromTestCase(case))
+        return suite
+    return tests
+
+
+def kernel_elf_tools():
+    """scripts/mkpatch's ELF reader: symbol addresses, bytes and the build-id."""
+    spec = importlib.util.spec_from_loader("mkpatch", importlib.machinery.SourceFileLoader(
+        "mkpatch", os.path.join(ROOT, "scripts", "mkpatch")))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def read_header(path):
+    with open(path, "rb") as f:
+        return lib.parse_kpatch_header(f.read())
+
+
+def live_skip_reason():
+    if not shutil.which("qemu-system-i386"):
+        return "qemu-system-i386 is not installed (scripts/install-deps installs it)"
+    if not os.path.isfile(KERNEL):
+        return f"{KERNEL} does not exist (run `make` first)"
+    if not glob.glob(os.path.join(PATCHES, "*.kpatch")):
+        return f"no {PATCHES}/*.kpatch (run `make patches`)"
+    return None
+
+
+@unittest.skipIf(live_skip_reason(), live_skip_reason())
+class LiveKernel(unittest.TestCase):
+    """The real kernel at -smp 2 under tcg, with the real .kpatch files."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="corralctl-")
+        # Copies: `make` may rewrite build/ while this runs.
+        kernel = shutil.copy(KERNEL, os.path.join(cls.tmp, "corral.elf"))
+        cls.kpatches = {}
+        for path in sorted(glob.glob(os.path.join(PATCHES, "*.kpatch"))):
+            cls.kpatches[os.path.basename(path)[:-len(".kpatch")]] = shutil.copy(path, cls.tmp)
+        mkpatch = kernel_elf_tools()
+        cls.OLD_BYTES = mkpatch.OLD_BYTES
+        try:
+            cls.elf = mkpatch.Kernel(kernel)
+        except SystemExit as e:
+            raise unittest.SkipTest(f"build/corral.elf: {e}")
+        stale = [n for n, p in cls.kpatches.items()
+                 if read_header(p).build_id != cls.elf.build_id]
+        if stale:
+            shutil.rmtree(cls.tmp)
+            raise unittest.SkipTest(f"{', '.join(stale)}: packaged for another kernel build (run `make patches`)")
+        cls.sock = os.path.join(cls.tmp, "serial.sock")
+        code, out, err = ctl(cls.sock, "boot", "--cpus", "2", "--accel", "tcg", "--kernel", kernel, timeout=150)
+        if code != 0:
+            shutil.rmtree(cls.tmp)
+            raise AssertionError(f"corralctl boot failed ({code}): {out}\n{err}")
+        code, out, _ = ctl(cls.sock, "modules")
+        missing = out["error"] or ""
+        if "unknown command" in missing or "usage:" in missing:
+            cls.tearDownClass()
+            raise unittest.SkipTest(f"the kernel has no `patch modules`/`patch load` yet: {missing}")
+
+    @classmethod
+    def tearDownClass(cls):
+        if os.path.exists(cls.sock + ".pid"):
+            ctl(cls.sock, "stop")
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def ok(self, *args, timeout=120):
+        code, out, err = ctl(self.sock, *args, timeout=timeout)
+        self.assertEqual(code, 0, f"corralctl {' '.join(args)}: {out}\n{err}")
+        return out["output"]
+
+    def modules(self):
+        return {m.name: m for m in lib.parse_modules(self.ok("modules"))}
+
+    def peek(self, address, count):
+        """Live kernel memory, by `peek` (at most 256 bytes a time)."""
+        out = b""
+        for at in range(address, address + count, 256):
+            lines = self.ok("shell", f"peek {at:#x} {min(256, address + count - at)}")
+            out += bytes(int(b, 16) for ln in lines for b in ln.split(":", 1)[1].split())
+        return out
+
+    def entry_bytes(self, address):
+        """From address-5 to address+7: the hotpatch padding, the entry, a far jmp's length."""
+        return self.peek(address - 5, 12)
+
+    @staticmethod
+    def jump_target(code, address):
+        """Where a patched entry (bytes from address-5) jumps, or None."""
+        entry = code[5:]
+        if entry[0] == 0xEA:                                  # far jmp: naive, corral, corral-scan
+            return int.from_bytes(entry[1:5], "little")
+        if entry[0] == 0xE9:                                  # int3's jmp rel32 at the entry
+            return (address + 5 + int.from_bytes(entry[1:5], "little", signed=True)) & 0xFFFFFFFF
+        if entry[:2] == b"\xeb\xf9" and code[0] == 0xE9:      # hotpatch: jmp short back into the padding
+            return (address + int.from_bytes(code[1:5], "little", signed=True)) & 0xFFFFFFFF
+        return None
+
+    def check_module(self, name, behaviour=None):
+        if name not in self.kpatches:
+            self.skipTest(f"build/patches/{name}.kpatch is missing (make patches)")
+        header = read_header(self.kpatches[name])
+        targets = [(self.elf.function(t)["value"], s) for t, _, s in header.targets]
+        before = {a: self.entry_bytes(a) for a, _ in targets}
+        out = self.ok("load", self.kpatches[name])
+        self.addCleanup(self.forget, name)
+        self.assertTrue(out[-1].startswith(f"loaded {name}: {len(targets)} target(s)"), out)
+        module = self.modules().get(name)
+        self.assertIsNotNone(module, "patch modules does not list the module")
+        self.assertEqual(module.targets, len(targets))
+        listed = "\n".join(self.ok("list"))
+        for patch in header.patch_names():
+            self.assertRegex(listed, rf"(?m)^\s+{re.escape(patch)}\s", listed)
+        self.assertTrue(self.ok("apply", name)[0].startswith(f"applied {name}"))
+        code_area = range(module.code_address, module.code_address + module.code_size)
+        for address, _ in targets:
+            to = self.jump_target(self.entry_bytes(address), address)
+            self.assertIn(to, code_area, f"{name}: {address:#x} does not jump into the module's code")
+        if behaviour:
+            behaviour(module)
+        self.assertTrue(self.ok("revert", name)[0].startswith(f"reverted {name}"))
+        for address, strategy in targets:
+            start, length = self.OLD_BYTES[strategy]
+            if strategy == "hotpatch":       # the revert leaves the jmp in the padding, on purpose
+                start, length = 0, 2
+            self.assertEqual(self.entry_bytes(address)[5 + start:5 + start + length],
+                             before[address][5 + start:5 + start + length], f"{name}: {address:#x} after revert")
+        self.assertEqual(self.ok("unload", name), [f"unloaded {name}"])
+        self.assertEqual(self.modules(), {})
+        # Nothing left behind, not even a hotpatch's jmp in the padding into the freed code.
+        verify = self.ok("shell", "text verify")
+        self.assertTrue(verify[-1].startswith("text verify: clean"), verify)
+        self.assertNotIn(name, "\n".join(self.ok("modules") + self.ok("list")))
+
+    def forget(self, name):
+        """After a failure: the module reverted and unloaded, so the next test starts clean."""
+        if name in self.modules():
+            ctl(self.sock, "revert", name)
+            ctl(self.sock, "unload", name)
+
+    def test_mem_report_changes_mem(self):
+        self.assertIn("memory map", "\n".join(self.ok("shell", "mem")))
+
+        def patched(_):
+            out = "\n".join(self.ok("shell", "mem"))
+            self.assertIn("(mem: patched by module mem_report)", out)
+            self.assertNotIn("memory map", out)
+        self.check_module("mem_report", patched)
+        self.assertIn("memory map", "\n".join(self.ok("shell", "mem")))
+
+    def test_seed_v3_replaces_seed_example(self):
+        self.check_module("seed_v3")
+
+    def test_square_pair_replaces_both_functions_at_once(self):
+        self.check_module("square_pair")
+
+    def test_counted_calls_calls_kprintf(self):
+        kprintf = self.elf.function("_ZN6corral7kprintfEPKcz")["value"]
+
+        def calls_kprintf(module):
+            code = self.peek(module.code_address, module.code_size)
+            calls = [(module.code_address + i + 5 + int.from_bytes(code[i + 1:i + 5], "little", signed=True))
+                     & 0xFFFFFFFF for i in range(len(code) - 4) if code[i] == 0xE8]
+            self.assertIn(kprintf, calls, "no call to kprintf in the module's code (its relocation)")
+        self.check_module("counted_calls", calls_kprintf)
+
+    def fault(self, fault, why):
+        path = self.kpatches.get("mem_report") or next(iter(self.kpatches.values()))
+        code, out, err = ctl(self.sock, "load", path, "--fault", fault, timeout=60)
+        self.assertEqual(code, 1, out)
+        errors = [ln for ln in out["output"] if re.match(r"(error: )?patch load: ", ln)
+                  and not ln.startswith(lib.READY_PREFIX)]
+        self.assertEqual(len(errors), 1, out["output"])
+        self.assertRegex(errors[0], why)
+        self.assertEqual(out["error"], errors[0])
+        self.assertEqual(self.modules(), {})
+        self.assertIn("memory map", "\n".join(self.ok("shell", "mem")))
+
+    def test_fault_truncate(self):
+        start = time.monotonic()
+        self.fault("truncate", r"(?i)data|time|silen")
+        self.assertLess(time.monotonic() - start, 30)
+
+    def test_fault_garbage(self):
+        self.fault("garbage", r"(?i)base64")
+
+    def test_fault_noise(self):
+        self.fault("noise", r"(?i)crc")
+
+
+if __name__ == "__main__":
+    unittest.main()
+
+
+@unittest.skipIf(live_skip_reason(), live_skip_reason())
+class BootModules(unittest.TestCase):
+    """Patch modules given to the boot loader (QEMU -initrd a,b) are loaded at
+    boot, and patch=<name>[:strategy] applies them; a refused one says why."""
+
+    def test_initrd_modules_are_loaded_and_applied_at_boot(self):
+        wanted = [os.path.join(PATCHES, n + ".kpatch") for n in ("mem_report", "square_pair")]
+        if not os.path.isfile(KERNEL) or not all(os.path.isfile(p) for p in wanted):
+            self.skipTest("build/corral.elf or build/patches/*.kpatch missing (make patches)")
+        with tempfile.TemporaryDirectory() as tmp:
+            garbage = os.path.join(tmp, "garbage.kpatch")
+            with open(garbage, "wb") as f:
+                f.write(b"CRLPATCH" + bytes(100))
+            log = os.path.join(tmp, "boot.log")
+            cmd = [sys.executable, os.path.join(ROOT, "scripts", "corral-qemu"), "--kernel", KERNEL, "--cpus", "2",
+                   "--accel", "tcg", "--timeout", "120", "--log", log, "--name", "boot-modules",
+                   "--append", "patch=mem_report,square_pair:klp test=module.* exit",
+                   "--qemu-arg=-initrd", "--qemu-arg=" + ",".join(wanted + [garbage])]
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=200)
+            with open(log, errors="replace") as f:
+                text = f.read()
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("loaded mem_report (1 target(s))", text)
+            self.assertIn("loaded square_pair (2 target(s))", text)
+            self.assertRegex(text, r"boot: patch module '[^']*garbage.kpatch': module: ")
+            self.assertIn("applied mem_report to", text)
+            self.assertIn("applied square_pair (2 functions, one write) with klp", text)
