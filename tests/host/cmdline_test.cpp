@@ -41,7 +41,7 @@ void expect_defaults(const BootOptions& o)
     EXPECT_TRUE(o.wants_shell());
 }
 
-const char* const kKnownKeys = "(known: test demo stress bench samples strategy seed flips inject broken exit selftest)";
+const char* const kKnownKeys = "(known: test demo stress bench samples patch strategy seed flips inject broken exit selftest)";
 
 }  // namespace
 
@@ -116,6 +116,14 @@ TEST(Cmdline, Bench)
     EXPECT_STREQ(s.bench, "window");
     EXPECT_TRUE(s.has_bench_samples);
     EXPECT_EQ(s.samples, 5u);
+}
+
+TEST(Cmdline, PatchesToApplyAtBoot)
+{
+    BootOptions o = ok("patch=mem_report,square_pair:klp test=x exit");
+    EXPECT_TRUE(o.has_patch);
+    EXPECT_STREQ(o.patch, "mem_report,square_pair:klp");
+    EXPECT_TRUE(ok("patch=a").wants_shell()) << "patch= alone is no work: the shell starts";
 }
 
 TEST(Cmdline, BenchNamesAreChecked)
