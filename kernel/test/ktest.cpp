@@ -47,6 +47,7 @@ static void deliberate_failure(KTestContext& t) {
 // leaves more than its [ RUN ] line.  From the tick (any CPU's): it works
 // even when the scheduler does not.
 static constexpr uint64_t WATCHDOG_US = 60000000;
+static constexpr unsigned long long SLOW_TEST_MS = 5000;
 static const KTest* volatile running_test = nullptr;
 static volatile uint64_t running_since = 0;
 static volatile bool reported = false;
@@ -78,6 +79,7 @@ static void run_one(const KTest& test, KTestSummary& summary) {
     running_test = &test;
     test.run(t);
     running_test = nullptr;
+    const unsigned long long ms = (now_us() - running_since) / 1000;
     if (t.failed()) {
         kprintf("[ FAIL ] %s.%s: %s\n", test.suite, test.name, t.first_failure());
         summary.failed++;
@@ -88,6 +90,8 @@ static void run_one(const KTest& test, KTestSummary& summary) {
         kprintf("[ PASS ] %s.%s\n", test.suite, test.name);
         summary.passed++;
     }
+    // A slow test stands out in a log (the [ PASS ] line itself is the contract's, DESIGN.md §3).
+    if (ms >= SLOW_TEST_MS) kprintf("ktest: %s.%s took %llu ms\n", test.suite, test.name, ms);
 }
 
 // `test=` takes a comma-separated list of globs: test=heap.*,shell.*
