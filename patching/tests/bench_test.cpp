@@ -7,6 +7,7 @@
 #include "kernel/lib/string.h"
 #include "kernel/test/ktest.h"
 #include "patching/bench/bench.h"
+#include "patching/tests/generous_timeout.h"
 #include "patching/text_verify.h"
 
 namespace corral {
@@ -56,6 +57,7 @@ void check_line(const char* line, void* ctx) {
 
 KTEST(bench, every_benchmark_prints_sane_json_and_leaves_the_text_alone) {
     const TextVerifyReport before = text_verify(false);
+    GenerousCorralTimeout generous;
     Seen seen;
     bench::set_line_sink(check_line, &seen);
     Result<int> r = bench::run_benchmarks("all", bench::Options{2});

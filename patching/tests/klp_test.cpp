@@ -28,15 +28,33 @@ namespace {
 constexpr uint64_t SETTLE_US = 20000000;
 
 volatile bool stop_callers = false;
-volatile uint32_t bad_results = 0, calls_v1 = 0, calls_v2 = 0;
+volatile bool transition_done = false;
+volatile uint32_t bad_results = 0, old_after_done = 0;
+volatile uint32_t new_after_done[2 * config::MAX_CPUS];
 
-void caller(void*) {
+// Every call gets one version or the other; a call begun after the
+// transition finished gets the new one.
+void caller(void* arg) {
+    const int me = int(uintptr_t(arg));
     while (!stop_callers) {
+        const bool after = transition_done;
         const int v = demo_fentry_counter(3);
-        if (v == 3 * 5 + 2) calls_v1 = calls_v1 + 1;
-        else if (v == 3 * 5 + 2 + DEMO_V2_OFFSET) calls_v2 = calls_v2 + 1;
-        else bad_results = bad_results + 1;
+        const bool v1 = v == 3 * 5 + 2, v2 = v == 3 * 5 + 2 + DEMO_V2_OFFSET;
+        if (!v1 && !v2) bad_results = bad_results + 1;
+        else if (after && v1) old_after_done = old_after_done + 1;
+        else if (after) new_after_done[me] = new_after_done[me] + 1;
     }
+}
+
+// Waits (however slow the host) until every caller has made a call since.
+bool every_caller_called_again(int n) {
+    const uint64_t end = now_us() + SETTLE_US;
+    for (int i = 0; i < n; i++)
+        while (new_after_done[i] == 0 && old_after_done == 0) {
+            if (now_us() > end) return false;
+            thread_sleep_ms(5);
+        }
+    return true;
 }
 
 KTEST(klp, transition_completes_under_load_and_reverts) {
@@ -47,19 +65,18 @@ KTEST(klp, transition_completes_under_load_and_reverts) {
     Thread* callers[MAX_CALLERS];
     const int n = 2 * cpu_count();
     stop_callers = false;
+    transition_done = false;
     bad_results = 0;
-    for (int i = 0; i < n; i++) callers[i] = thread_create("klp-caller", caller, nullptr);
+    old_after_done = 0;
+    for (int i = 0; i < n; i++) new_after_done[i] = 0;
+    for (int i = 0; i < n; i++) callers[i] = thread_create("klp-caller", caller, reinterpret_cast<void*>(uintptr_t(i)));
     thread_sleep_ms(50);
     KREQUIRE(patch_apply(r, find_strategy("klp")).is_ok());
     const bool finished = klp::wait_idle(SETTLE_US);
-    const uint32_t v2_before = calls_v2;
-    thread_sleep_ms(50);
-    const bool only_new = calls_v2 > v2_before;   // after the transition every call runs the replacement
-    const uint32_t v1_mark = calls_v1;
-    thread_sleep_ms(50);
+    transition_done = true;
     KEXPECT(finished);
-    KEXPECT(only_new);
-    KEXPECT_EQ(calls_v1, v1_mark);
+    KEXPECT(every_caller_called_again(n));
+    KEXPECT_EQ(old_after_done, 0u);   // after the transition every call runs the replacement
     KREQUIRE(patch_revert(r).is_ok());
     KEXPECT(klp::wait_idle(SETTLE_US));
     stop_callers = true;

@@ -15,6 +15,7 @@
 #include "kernel/test/ktest.h"
 #include "kernel/time.h"
 #include "patching/corral.h"
+#include "patching/tests/generous_timeout.h"
 
 namespace corral {
 namespace {
@@ -38,16 +39,8 @@ private:
     Thread* partner_;
 };
 
-// These tests are about protocols meeting, not about timing: a starved
-// host must not turn a slow vCPU into a corral abort.
-class GenerousCorralTimeout {
-public:
-    GenerousCorralTimeout() : saved_(corral_timeout_us()) { corral_set_timeout_us(60000000); }
-    ~GenerousCorralTimeout() { corral_set_timeout_us(saved_); }
-
-private:
-    uint64_t saved_;
-};
+// These tests are about protocols meeting, not about timing
+// (GenerousCorralTimeout, generous_timeout.h).
 
 // Spins (deliberately *not* serving anyone) until `cond` holds.
 bool spin_until(bool (*cond)(void*), void* ctx) { return wait_until(cond, ctx, RACE_SETUP_TIMEOUT_US); }

@@ -7,11 +7,13 @@
 #include "kernel/test/ktest.h"
 #include "patching/corral.h"
 #include "patching/scenario.h"
+#include "patching/tests/generous_timeout.h"
 
 namespace corral {
 namespace {
 
 void expect_cell(KTestContext& t, const char* scenario, const char* strategy, int release_step) {
+    GenerousCorralTimeout generous;   // a FAIL cell must fail for its reason, not a starved host's
     Result<ScenarioResult> r = run_scenario(scenario, strategy, release_step, false);
     if (r.is_error()) {
         t.fail(__FILE__, __LINE__, "%s/%s: %s", scenario, strategy, r.error());

@@ -6,6 +6,7 @@
 #include "kernel/heap.h"
 #include "kernel/sched/thread.h"
 #include "kernel/test/ktest.h"
+#include "patching/tests/generous_timeout.h"
 #include "patching/demo_targets.h"
 #include "patching/hold.h"
 #include "patching/strategy.h"
@@ -45,6 +46,7 @@ void smoke(KTestContext& t, const char* patch_name, const char* strategy, int (*
     PatchRecord* p = patch_find(patch_name);
     const Strategy* s = find_strategy(strategy);
     KREQUIRE(p && s);
+    GenerousCorralTimeout generous;
     Tally* tally = new Tally{false, 0, 0, 0, fn, v1, v2};
     const uint32_t faults = torn_fault_count();
     Thread* workers[config::MAX_CPUS];
