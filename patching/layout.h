@@ -27,6 +27,15 @@ struct HotpatchSite {
     const void* entry;
 };
 
+// The fentry layout's site: one 5-byte NOP at the entry.
+constexpr int FENTRY_SITE_LENGTH = 5;
+constexpr uint8_t FENTRY_NOP[FENTRY_SITE_LENGTH] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
+inline bool is_fentry_nop(const uint8_t* site) {
+    for (int i = 0; i < FENTRY_SITE_LENGTH; i++)
+        if (site[i] != FENTRY_NOP[i]) return false;
+    return true;
+}
+
 }  // namespace corral
 
 #define HOTPATCHABLE __attribute__((ms_hook_prologue, noipa, no_instrument_function, aligned(16)))

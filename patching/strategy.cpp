@@ -25,6 +25,11 @@ const Strategy* find_strategy(const char* name) {
 
 bool Strategy::checks_own_bytes() const { return false; }
 
+Edit jmp_rel32_edit(uintptr_t at, uintptr_t to) {
+    const uint32_t rel = uint32_t(to - (at + JMP_REL32_LENGTH));
+    return Edit{at, JMP_REL32_LENGTH, false, {}, {0xe9, uint8_t(rel), uint8_t(rel >> 8), uint8_t(rel >> 16), uint8_t(rel >> 24)}};
+}
+
 const char* strategy_names() { return "naive corral corral-scan hotpatch int3 stop-check klp"; }
 
 size_t symbol_size_at(uintptr_t address) {

@@ -26,6 +26,11 @@ struct Edit {
 
 class Strategy;
 
+// A 5-byte `jmp rel32` written at `at` that lands on `to` (e9, then the
+// displacement from the end of the jmp).  Old bytes are captured at write time.
+constexpr int JMP_REL32_LENGTH = 5;
+Edit jmp_rel32_edit(uintptr_t at, uintptr_t to);
+
 struct Patch {
     char name[32];
     uintptr_t target;

@@ -65,9 +65,8 @@ public:
             return make_error("%s has no hotpatch layout (entry %02x %02x, want 8b ff after 5 bytes of cc)", p.name,
                               entry[0], entry[1]);
         if (p.target & 1) return make_error("%s: entry %#zx is not 2-byte aligned", p.name, p.target);
-        const uint32_t rel = uint32_t(p.replacement - p.target);   // from the end of the jmp: the entry
-        p.edits[0] = Edit{p.target - PADDING, PADDING, false, {}, {0xe9, uint8_t(rel), uint8_t(rel >> 8),
-                                                                  uint8_t(rel >> 16), uint8_t(rel >> 24)}};
+        static_assert(PADDING == JMP_REL32_LENGTH, "the padding holds exactly the jmp; it ends at the entry");
+        p.edits[0] = jmp_rel32_edit(p.target - PADDING, p.replacement);
         p.edits[1] = Edit{p.target, 2, true, {}, {0xeb, 0xf9}};
         p.edit_count = 2;
         return Ok{};

@@ -14,6 +14,7 @@
 #include "kernel/sync/spinlock.h"
 #include "patching/corral.h"
 #include "patching/farjmp.h"
+#include "patching/layout.h"
 #include "patching/phase_clock.h"
 #include "patching/text_writer.h"
 
@@ -23,9 +24,8 @@ namespace corral {
 bool torn_breakpoint(arch::TrapFrame* frame);
 namespace {
 
-constexpr int SITE_LENGTH = 5;
+constexpr int SITE_LENGTH = FENTRY_SITE_LENGTH;
 constexpr int MAX_POKE_SITES = 192;   // every patchtorture target, and then some
-constexpr uint8_t NOP5[SITE_LENGTH] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
 
 // Every site ever poked keeps its entry, holding where the instruction
 // being written (or last written) sends a CPU.  Linux drops its entries
@@ -152,14 +152,10 @@ public:
     Result<void> prepare(Patch& p) const override {
         TRY_VOID(check_patchable(p, SITE_LENGTH));
         auto* entry = reinterpret_cast<const uint8_t*>(p.target);
-        bool nop = true;
-        for (int i = 0; i < SITE_LENGTH; i++) nop = nop && entry[i] == NOP5[i];
-        if (!is_fentry_site(p.target) || (!nop && entry[0] != 0xe9))
+        if (!is_fentry_site(p.target) || (!is_fentry_nop(entry) && entry[0] != 0xe9))
             return make_error("%s has no fentry site (want the 5-byte NOP 0f 1f 44 00 00 listed in __mcount_loc)",
                               p.name);
-        const uint32_t rel = uint32_t(p.replacement - (p.target + SITE_LENGTH));
-        p.edits[0] = Edit{p.target, SITE_LENGTH, false, {}, {0xe9, uint8_t(rel), uint8_t(rel >> 8),
-                                                            uint8_t(rel >> 16), uint8_t(rel >> 24)}};
+        p.edits[0] = jmp_rel32_edit(p.target, p.replacement);
         p.edit_count = 1;
         return Ok{};
     }

@@ -11,6 +11,7 @@
 #include "kernel/symbols.h"
 #include "kernel/sync/cross_cpu.h"
 #include "kernel/time.h"
+#include "patching/layout.h"
 #include "patching/phase_clock.h"
 #include "patching/scan.h"
 #include "patching/strategy.h"
@@ -21,10 +22,9 @@ namespace corral::klp {
 namespace {
 
 constexpr int STUB_BYTES = 16;
-constexpr int SITE_BYTES = 5;
+constexpr int SITE_BYTES = FENTRY_SITE_LENGTH;
 constexpr uint32_t PASS_MS = 10;
 constexpr int MAX_STUCK = 4;      // threads named in a report
-constexpr uint8_t NOP5[SITE_BYTES] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
 
 struct Site {
     uintptr_t target, target_end;
@@ -187,14 +187,12 @@ Result<void> poke_sites(uint32_t kind) {
     for (int i = 0; i < tr.count; i++) {
         const Site& s = sites[tr.site[i]];
         const uintptr_t to = kind == 1 ? uintptr_t(klp_stubs) + uintptr_t(tr.site[i]) * STUB_BYTES : s.replacement;
-        const uint32_t rel = uint32_t(to - (s.target + SITE_BYTES));
         Patch& p = patches[i];
         p = Patch{};
         p.target = s.target;
-        p.edits[0] = Edit{s.target, SITE_BYTES, false, {}, {0xe9, uint8_t(rel), uint8_t(rel >> 8), uint8_t(rel >> 16),
-                                                             uint8_t(rel >> 24)}};
+        p.edits[0] = jmp_rel32_edit(s.target, to);
         if (kind == 0)
-            for (int b = 0; b < SITE_BYTES; b++) p.edits[0].new_bytes[b] = NOP5[b];
+            for (int b = 0; b < SITE_BYTES; b++) p.edits[0].new_bytes[b] = FENTRY_NOP[b];
         p.edit_count = 1;
         batch[i] = &p;
     }

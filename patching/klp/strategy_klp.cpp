@@ -3,6 +3,7 @@
 // status` follows it.
 #include "kernel/symbols.h"
 #include "patching/klp/klp.h"
+#include "patching/layout.h"
 #include "patching/strategy.h"
 
 namespace corral {
@@ -10,8 +11,6 @@ namespace corral {
 const Strategy* strategy_int3();
 
 namespace {
-
-constexpr uint8_t NOP5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
 
 class KlpStrategy final : public Strategy {
 public:
@@ -22,22 +21,22 @@ public:
     Result<void> prepare(Patch& p) const override {
         TRY_VOID(strategy_int3()->prepare(p));   // a fentry site, and the jmp it will end as
         const auto* site = reinterpret_cast<const uint8_t*>(p.target);
-        for (int i = 0; i < 5; i++)
-            if (site[i] != NOP5[i] && !klp::in_transition(p.target))
-                return make_error("%s: klp patches a plain fentry NOP (this site holds %02x ...: revert what is there first)",
-                                  p.name, site[0]);
+        if (!is_fentry_nop(site) && !klp::in_transition(p.target))
+            return make_error("%s: klp patches a plain fentry NOP (this site holds %02x ...: revert what is there first)",
+                              p.name, site[0]);
         p.replacement_size = symbol_size_at(p.replacement);
         if (!p.replacement_size) return make_error("%s: no symbol at the replacement %#zx", p.name, p.replacement);
         return Ok{};
     }
     Result<void> write(Patch* const* batch, int count, Direction dir, const PatchHooks*) const override {
         for (int i = 0; i < count && dir == Direction::Apply; i++)
-            for (int b = 0; b < 5; b++) batch[i]->edits[0].old_bytes[b] = NOP5[b];
+            for (int b = 0; b < FENTRY_SITE_LENGTH; b++) batch[i]->edits[0].old_bytes[b] = FENTRY_NOP[b];
         for (int i = 0; i < count && dir == Direction::Revert; i++) {
             // Finished: the site is the planned jmp; in transition: its stub's.
             const Edit& e = batch[i]->edits[0];
             bool planned = true;
-            for (int b = 0; b < 5; b++) planned = planned && reinterpret_cast<const uint8_t*>(e.address)[b] == e.new_bytes[b];
+            for (int b = 0; b < FENTRY_SITE_LENGTH; b++)
+                planned = planned && reinterpret_cast<const uint8_t*>(e.address)[b] == e.new_bytes[b];
             if (!planned && !klp::in_transition(batch[i]->target))
                 return make_error("%s: the site at %#zx changed underneath; refusing to revert", batch[i]->name,
                                   e.address);
