@@ -56,6 +56,12 @@ NOT_PATCHABLE void walk_ebp_chain(Search& s, Thread* t, uintptr_t ebp) {
     }
 }
 
+// A word of a saved context or trap frame.  These live on the thread's
+// stack, and the scan trusts no stack: with every CPU parked nothing frees
+// one under us, but a broken corral (a negative control) lets threads run,
+// exit and have their stacks unmapped while we read.
+NOT_PATCHABLE bool load(const uint32_t* p, uint32_t* out) { return safe_read_u32(p, out) == 0; }
+
 NOT_PATCHABLE void scan_thread(Thread* t, void* ctx) {
     Search& s = *static_cast<Search*>(ctx);
     if (t == this_cpu_current()) {
@@ -63,14 +69,21 @@ NOT_PATCHABLE void scan_thread(Thread* t, void* ctx) {
     } else if (!t->on_cpu && t->context && t->state != ThreadState::Dead) {
         // On a CPU (parked now) its switch context is stale; its trap frames,
         // the corral's own among them, say where it is.
-        record(s, t, t->context->eip, "switch context");
-        walk_ebp_chain(s, t, t->context->ebp);
+        uint32_t eip, ebp;
+        if (load(&t->context->eip, &eip) && load(&t->context->ebp, &ebp)) {
+            record(s, t, eip, "switch context");
+            walk_ebp_chain(s, t, ebp);
+        }
     }
     if (corral_bug() == CorralBug::SkipTrapFrames) return;   // the broken scan (a negative control)
     int n = 0;
-    for (arch::TrapFrame* f = t->frames; f && n < MAX_CHAIN; f = f->prev, n++) {
-        record(s, t, f->eip, "trap frame");
-        walk_ebp_chain(s, t, f->ebp);
+    for (arch::TrapFrame* f = t->frames; f && n < MAX_CHAIN; n++) {
+        uint32_t eip, ebp, prev;
+        if (!load(&f->eip, &eip) || !load(&f->ebp, &ebp) || !load(reinterpret_cast<const uint32_t*>(&f->prev), &prev))
+            return;
+        record(s, t, eip, "trap frame");
+        walk_ebp_chain(s, t, ebp);
+        f = reinterpret_cast<arch::TrapFrame*>(uintptr_t(prev));
     }
 }
 

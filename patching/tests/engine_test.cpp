@@ -5,6 +5,7 @@
 #include "kernel/cpu.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
+#include "kernel/mm/stacks.h"
 #include "kernel/sched/thread.h"
 #include "kernel/symbols.h"
 #include "kernel/test/ktest.h"
@@ -282,6 +283,26 @@ KTEST(scan, function_mode_sees_return_addresses) {
     thread_join(th);
     KEXPECT(hits[0]);
     KEXPECT(!hits[1]);
+}
+
+// A saved context or trap-frame chain that leads into unmapped memory (a
+// broken corral -- a negative control -- lets threads run, return from traps
+// and exit under the scan) costs the scan that thread, not the kernel: the
+// loads are fault-tolerant.  Here both point into a stack's guard page.
+KTEST(scan, survives_saved_pointers_into_unmapped_memory) {
+    Result<uint8_t*> stack = stack_alloc();
+    KREQUIRE(stack.is_ok());
+    const uintptr_t unmapped = uintptr_t(stack.value()) - 64;
+    KREQUIRE(is_stack_guard(unmapped));
+    Thread ghost{};
+    str_copy(ghost.name, "ghost", sizeof ghost.name);
+    ghost.state = ThreadState::Sleeping;
+    ghost.context = reinterpret_cast<Context*>(unmapped);
+    ghost.frames = reinterpret_cast<arch::TrapFrame*>(unmapped);
+    const CodeRange everything{0, ~uintptr_t(0)};
+    ScanHit hit{};
+    KEXPECT(!scan_one_thread(&ghost, &everything, 1, &hit));
+    stack_free(stack.value());
 }
 
 KTEST(patching, planner_refuses_what_it_must) {
