@@ -80,6 +80,25 @@ Thread* dequeue_local(int me) {
     return take_allowed(run_queues[me], me);
 }
 
+// A CPU whose thread cannot be preempted (inside a trap handler, a held
+// thread spinning in its #DB handler, a preempt_off stretch) goes on ticking
+// but switches nothing: its queue would wait behind it however busy the
+// other CPUs are, since they only steal when idle.  Each tick records how
+// far past its slice the running thread is; once that is a whole slice,
+// the other CPUs take the stalled CPU's waiting threads before their own.
+// (Seen: a klp transition thread queued behind a held scenario victim
+// waited 10 s while two busy CPUs never went idle.)
+volatile int overdue_ticks[config::MAX_CPUS] = {};
+
+Thread* take_from_stalled(int me) {
+    for (int c = 0; c < cpu_count(); c++) {
+        if (c == me || overdue_ticks[c] < SCHED_SLICE_TICKS || run_queues[c].length == 0) continue;
+        SpinlockGuard g(run_queues[c].lock);
+        if (Thread* t = take_allowed(run_queues[c], me)) return t;
+    }
+    return nullptr;
+}
+
 // Load balancing: an idle CPU takes work from the busiest queue.
 Thread* steal(int me) {
     int victim = -1;
@@ -128,7 +147,9 @@ NOT_PATCHABLE void schedule() {
         cur->state = ThreadState::Ready;
         enqueue(cur, allowed_on(cur, me) ? me : pick_cpu(cur));
     }
-    Thread* next = dequeue_local(me);
+    overdue_ticks[me] = 0;
+    Thread* next = take_from_stalled(me);
+    if (!next) next = dequeue_local(me);
     if (!next) next = steal(me);
     if (!next) next = c->idle;
     if (next == cur) {
@@ -203,7 +224,10 @@ static NOT_PATCHABLE void run_tick_hooks() {
 NOT_PATCHABLE void sched_timer_tick() {
     Cpu* c = this_cpu();
     c->ticks = c->ticks + 1;
-    if (c->current) c->current->slice_ticks--;
+    if (Thread* cur = c->current) {
+        cur->slice_ticks--;
+        overdue_ticks[c->index] = cur->is_idle || cur->slice_ticks >= 0 ? 0 : -cur->slice_ticks;
+    }
     run_tick_hooks();
     if (c->index != 0) return;
     jiffies = jiffies + 1;

@@ -1,5 +1,6 @@
 // The scheduler: per-CPU run queues, preemption from the timer, balancing
-// by stealing, and the idle loop.  Thread-facing calls are in thread.h.
+// by stealing (and by taking the queue of a CPU that cannot switch), and the
+// idle loop.  Thread-facing calls are in thread.h.
 #pragma once
 #include <stdint.h>
 

@@ -120,6 +120,58 @@ KTEST(sched, affinity_change_migrates) {
     KEXPECT_EQ(where, cpu_count() - 1);
 }
 
+// A CPU that cannot switch lends its queue.  The last CPU runs a thread
+// that will not be preempted (preempt_off, as a held thread or a long
+// handler is); a waiter queued behind it must be taken by a busy CPU --
+// one that never goes idle, so plain stealing never happens -- well before
+// the unpreemptible thread gives up.
+struct Stall {
+    volatile bool spinning, waiter_ran;
+    volatile int waiter_cpu;
+    volatile bool stop, spinner_gave_up;
+    uint64_t give_up_us;
+};
+
+void spin_unpreemptible(void* arg) {
+    auto* s = static_cast<Stall*>(arg);
+    Thread* me = current_thread();
+    me->preempt_off = me->preempt_off + 1;
+    s->spinning = true;
+    while (!s->waiter_ran && now_us() < s->give_up_us) arch::cpu_relax();
+    s->spinner_gave_up = !s->waiter_ran;
+    me->preempt_off = me->preempt_off - 1;
+}
+
+void note_where_i_ran(void* arg) {
+    auto* s = static_cast<Stall*>(arg);
+    s->waiter_cpu = cpu_index();
+    s->waiter_ran = true;
+}
+
+void busy_until_stopped(void* arg) {
+    auto* s = static_cast<Stall*>(arg);
+    while (!s->stop && now_us() < s->give_up_us) arch::cpu_relax();
+}
+
+KTEST(sched, a_cpu_that_cannot_switch_lends_its_queue) {
+    if (cpu_count() < 2) return t.skip("needs a second CPU");
+    const int last = cpu_count() - 1;
+    Stall s{false, false, -1, false, false, now_us() + 10000000};
+    Thread* busy[config::MAX_CPUS];
+    for (int c = 0; c < last; c++) busy[c] = thread_create("busy", busy_until_stopped, &s, 1u << c);
+    Thread* spinner = thread_create("unpreemptible", spin_unpreemptible, &s, 1u << last);
+    while (!s.spinning) thread_sleep_ms(1);
+    // Queued on the stalled CPU (it is pinned there), then free to go anywhere.
+    Thread* waiter = thread_create("waiter", note_where_i_ran, &s, 1u << last);
+    thread_set_affinity(waiter, AFFINITY_ANY);
+    thread_join(spinner);
+    thread_join(waiter);
+    s.stop = true;
+    for (int c = 0; c < last; c++) thread_join(busy[c]);
+    if (s.spinner_gave_up) t.fail(__FILE__, __LINE__, "the waiter ran only after the unpreemptible thread gave up (10 s)");
+    KEXPECT(s.waiter_cpu != last);
+}
+
 void exit_with_code(void*) { thread_exit(42); }
 
 KTEST(sched, join_returns_exit_code) {
