@@ -1,5 +1,6 @@
 #include "patching/demo_targets.h"
 
+#include "patching/klp/nap.h"
 #include "patching/layout.h"
 
 namespace corral {
@@ -35,6 +36,19 @@ inline int keep(int v) {
     return v;
 }
 }  // namespace
+
+namespace corral {
+// The return after the sleep keeps demo_napper's frame (and the return
+// address into it) on the sleeping thread's stack.
+__attribute__((noipa)) int demo_napper(int ms) {
+    klp::nap_sleep(uint32_t(ms));
+    return keep(1);
+}
+__attribute__((noipa)) int demo_napper_v2(int ms) {
+    klp::nap_sleep(uint32_t(ms));
+    return keep(2);
+}
+}  // namespace corral
 
 extern "C" {
 HOTPATCHABLE int contract_hot_inner(int units) { return keep(units * 2); }

@@ -29,6 +29,12 @@ int demo_fentry_square_v2(int x);  // returns x * x + DEMO_V2_OFFSET
 
 constexpr int DEMO_V2_OFFSET = 1000000;
 
+// fentry layout, and it sleeps inside itself: a thread that calls it keeps
+// it on its stack for `ms`, so a klp transition of the built-in patch
+// `napper` waits for that thread, visibly (`nap`, `patch status napper`).
+int demo_napper(int ms);           // sleeps, returns 1
+int demo_napper_v2(int ms);        // sleeps, returns 2
+
 }  // namespace corral
 
 // The `contract` scenario's pair: v2 of `outer` passes `inner` thousandths

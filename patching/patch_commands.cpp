@@ -98,6 +98,8 @@ int apply_set(PatchSet* set, const char* strategy_name) {
     kprintf("applied %s (%d functions, one write) with %s", set->name, set->count, used->name());
     if (set->members[0]->applied.deferrals) kprintf(" (deferred %d times)", set->members[0]->applied.deferrals);
     kprintf("\n");
+    if (klp::in_transition(set->members[0]->target))
+        kprintf("klp transition under way: 'patch status %s' shows which threads have switched\n", set->name);
     if (!used->is_safe()) kprintf("warning: %s is unsafe: it guarantees %s\n", used->name(), used->guarantees());
     return 0;
 }
@@ -127,6 +129,8 @@ int cmd_patch(int argc, char** argv) {
         kprintf("applied %s to %s with %s", r->name, r->target_name, used->name());
         if (r->applied.deferrals) kprintf(" (deferred %d times)", r->applied.deferrals);
         kprintf("\n");
+        if (klp::in_transition(r->target))
+            kprintf("klp transition under way: 'patch status %s' shows which threads have switched\n", r->name);
         // After the checks and the write: a refused patch gets its reason alone.
         if (!used->is_safe()) kprintf("warning: %s is unsafe: it guarantees %s\n", used->name(), used->guarantees());
         return 0;

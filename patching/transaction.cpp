@@ -288,6 +288,7 @@ void transactions_init() {
         {"hot-v3", "corral::demo_hot_counter", uintptr_t(&demo_hot_counter_v3), "hotpatch"},
         {"fentry", "corral::demo_fentry_counter", uintptr_t(&demo_fentry_counter_v2), "int3"},
         {"square", "corral::demo_fentry_square", uintptr_t(&demo_fentry_square_v2), "int3"},
+        {"napper", "corral::demo_napper", uintptr_t(&demo_napper_v2), "klp"},
         {"contract-hot.outer", "contract_hot_outer", uintptr_t(&contract_hot_outer_v2), "stop-check"},
         {"contract-hot.inner", "contract_hot_inner", uintptr_t(&contract_hot_inner_v2), "stop-check"},
         {"contract-fentry.outer", "contract_fentry_outer", uintptr_t(&contract_fentry_outer_v2), "stop-check"},

@@ -221,11 +221,16 @@ bool same_sites(Patch* const* batch, int count) {
 }  // namespace
 
 // Where the current thread goes from site `index`: called by klp_common.
+// No push_cli here: this_cpu_current() is one gs-relative load, so it is
+// this thread even if it moves to another CPU right after, and its universe
+// cannot change while it is in klp code (no switch finds it clean there).
+// A cli window here would be worse than useless: a tick that came during it
+// is taken at the pop_cli, so nearly every tick would find a caller in a
+// tight loop inside klp code, and the tick could never switch it (seen at
+// -smp 1: a transition under load that never finished).
 extern "C" NOT_PATCHABLE uintptr_t klp_choose(uint32_t index) {
-    push_cli();
     Thread* t = this_cpu_current();
     const bool patched = t && t->patch_universe;
-    pop_cli();
     const Site& s = sites[index];
     return patched ? s.replacement : s.target + SITE_BYTES;
 }

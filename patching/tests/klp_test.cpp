@@ -2,6 +2,9 @@
 // (a thread sleeps inside the old function), which is reported after its
 // timeout and reversed by a revert.
 #include "kernel/config.h"
+#include "kernel/console/console.h"
+#include "kernel/lib/string.h"
+#include "kernel/shell.h"
 #include "kernel/cpu.h"
 #include "kernel/sched/thread.h"
 #include "kernel/sched/wait_queue.h"
@@ -9,6 +12,7 @@
 #include "kernel/time.h"
 #include "patching/demo_targets.h"
 #include "patching/klp/klp.h"
+#include "patching/klp/nap.h"
 #include "patching/strategy.h"
 #include "patching/text_verify.h"
 #include "patching/transaction.h"
@@ -118,6 +122,40 @@ KTEST(klp, a_stuck_transition_is_reported_and_reversed) {
     KEXPECT_EQ(sleeper_result, 2);   // it finished the old version
     KEXPECT_EQ(klp_test_sleeps_v2(0), 2);
     KEXPECT_EQ(text_verify(false).patched_bytes, before);
+}
+
+// The `nap` demo as a user types it: napping threads hold a klp transition
+// of the built-in `napper` while they sleep inside demo_napper, `patch
+// status` names them, and once `nap stop` wakes them the transition ends.
+// Their calls, begun before the patch, return the old version's 1; every
+// call after returns 2 -- until the revert's transition is done.
+KTEST(klp, nap_holds_a_transition_until_the_nappers_leave) {
+    KREQUIRE(shell_execute("nap 2 600 600000") == 0);
+    const uint64_t end = now_us() + SETTLE_US;
+    while (klp::nap_counts().entered < 2 && now_us() < end) thread_sleep_ms(5);
+    KREQUIRE(klp::nap_counts().entered == 2);
+    thread_sleep_ms(20);   // into demo_napper's sleep
+    KREQUIRE(shell_execute("patch apply napper klp") == 0);
+    KEXPECT(klp::wait_for_pass(SETTLE_US));
+    static char out[2048];
+    console_capture_begin(out, sizeof out);
+    shell_execute("patch status napper");
+    console_capture_end();
+    KEXPECT(str_contains(out, "transition to the patch"));
+    KEXPECT(str_contains(out, "'napper0' at corral::demo_napper+"));
+    KEXPECT(str_contains(out, "'napper1' at corral::demo_napper+"));
+    KEXPECT(klp::progress().active);
+    KREQUIRE(shell_execute("nap stop") == 0);
+    KEXPECT(klp::wait_idle(SETTLE_US));
+    while (klp::nap_counts().running && now_us() < end + SETTLE_US) thread_sleep_ms(5);
+    const klp::NapCounts c = klp::nap_counts();
+    KEXPECT_EQ(c.running, 0);
+    KEXPECT_EQ(c.old_calls, 2u);
+    KEXPECT_EQ(c.new_calls, 0u);
+    KEXPECT_EQ(demo_napper(0), 2);
+    KREQUIRE(shell_execute("patch revert napper") == 0);
+    KEXPECT(klp::wait_idle(SETTLE_US));
+    KEXPECT_EQ(demo_napper(0), 1);
 }
 
 }  // namespace
