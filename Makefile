@@ -42,7 +42,7 @@ VERIFY_SRCS := $(wildcard scripts/host/*.cpp) patching/x86_decode.cpp kernel/lib
 TEXT_HASH_RESERVED := 20480
 
 QEMU := qemu-system-i386
-QEMU_ACCEL_tcg   := -accel tcg
+QEMU_ACCEL_tcg   := -accel tcg,thread=single   # spelled out: a bare -accel tcg is multi-threaded for i386 on QEMU 7.2
 QEMU_ACCEL_mttcg := -accel tcg,thread=multi
 QEMU_ACCEL_kvm   := -accel kvm
 # ACCEL=kvm only where hardware KVM really works (this project's CI machines

@@ -46,7 +46,9 @@ DEFAULT_APPEND = "test=* exit"
 KERNEL_PASS_EXIT = 33         # isa-debug-exit value 0x10
 KERNEL_FAIL_EXIT = 35         # isa-debug-exit value 0x11
 PANIC_GRACE_S = 2.0           # keep reading after PANIC so the backtrace lands in the log
-ACCELS = {"tcg": ["-accel", "tcg"],
+# "tcg" is spelled out: QEMU 7.2 runs an i386 guest multi-threaded under a
+# bare "-accel tcg" (one host thread per vCPU), which made tcg and mttcg the same.
+ACCELS = {"tcg": ["-accel", "tcg,thread=single"],
           "mttcg": ["-accel", "tcg,thread=multi"],
           "kvm": ["-accel", "kvm"]}
 

@@ -86,7 +86,7 @@ class Controls(unittest.TestCase):
 class Plans(unittest.TestCase):
     def test_full_plan_has_the_issue_counts(self):
         plan = full_plan()
-        safe4 = [s for s in plan if s.cpus == 4 and not s.control and not s.inject]
+        safe4 = [s for s in plan if s.cpus == 4 and not s.control and not s.inject and not s.accel]
         safe8 = [s for s in plan if s.cpus == 8 and not s.control and not s.inject]
         self.assertEqual(sorted(s.strategy for s in safe4), ["corral-scan", "hotpatch", "int3", "mixed"])
         self.assertTrue(all(s.flips >= 1_000_000 for s in safe4))
@@ -95,6 +95,9 @@ class Plans(unittest.TestCase):
         self.assertEqual(sorted((s.strategy, s.broken) for s in controls),
                          [("corral", ""), ("corral-scan", "ack-before-park"), ("corral-scan", "skip-trap-frames"),
                           ("naive", "")])
+        self.assertTrue(all(s.accel == "mttcg" for s in controls))   # true parallelism: torn bytes within a second
+        mttcg = [s for s in plan if s.accel == "mttcg" and not s.control]
+        self.assertEqual(sorted(s.strategy for s in mttcg), ["corral-scan", "hotpatch", "int3", "mixed"])
 
     def test_cmdline(self):
         spec = Spec("x", 4, "corral-scan", 60, flips=10, broken="skip-trap-frames", control=True, seed=3)
