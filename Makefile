@@ -125,18 +125,24 @@ $(B)/corral.iso: $(B)/corral.elf boot/grub.cfg
 	grub-mkrescue -o $@ $(B)/isodir 2>$(B)/grub-mkrescue.log || { cat $(B)/grub-mkrescue.log; exit 1; }
 
 # A GRUB ISO whose menu entry boots the kernel with a command line:
-# $(call ktest_iso,<dir>,<kernel arguments>) as the recipe of an ISO target.
+# $(call ktest_iso,<dir>,<kernel arguments>[,<patch modules>]) as the recipe
+# of an ISO target; each module becomes a GRUB `module` line after `multiboot`.
 define ktest_iso
 	@rm -rf $(B)/$(1) && mkdir -p $(B)/$(1)/boot/grub
 	cp $(B)/corral.elf $(B)/$(1)/boot/corral.elf
-	sed 's|multiboot /boot/corral.elf|multiboot /boot/corral.elf $(2)|' boot/grub.cfg > $(B)/$(1)/boot/grub/grub.cfg
+	$(foreach m,$(3),cp $(B)/patches/$(m).kpatch $(B)/$(1)/boot/$(m).kpatch;)
+	sed 's|multiboot /boot/corral.elf|multiboot /boot/corral.elf $(2)$(foreach m,$(3),\n    module /boot/$(m).kpatch $(m).kpatch)|' \
+	    boot/grub.cfg > $(B)/$(1)/boot/grub/grub.cfg
 	grub-mkrescue -o $@ $(B)/$(1) 2>$(B)/grub-mkrescue.log || { cat $(B)/grub-mkrescue.log; exit 1; }
 endef
 
 # The same ISO booting straight into a ktest run: proves the GRUB path in
-# `make test` (GRUB passes the arguments, the kernel finds its tests).
-$(B)/corral-test.iso: $(B)/corral.elf boot/grub.cfg
-	$(call ktest_iso,isodir-test,test=boot.*$(comma)symbols.*$(comma)smp.* exit)
+# `make test` (GRUB passes the arguments and two patch modules, the kernel
+# finds its tests and applies the modules; a module that fails to apply
+# fails the boot).
+ISO_TEST_MODULES := mem_report square_pair
+$(B)/corral-test.iso: $(B)/corral.elf boot/grub.cfg $(ISO_TEST_MODULES:%=$(B)/patches/%.kpatch)
+	$(call ktest_iso,isodir-test,patch=mem_report$(comma)square_pair:klp test=boot.*$(comma)symbols.*$(comma)smp.* exit,$(ISO_TEST_MODULES))
 
 # The same ISO for Bochs, running every ktest (scripts/bochs-test ends
 # Bochs after the summary line: it has no isa-debug-exit).

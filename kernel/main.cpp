@@ -93,7 +93,7 @@ bool apply_boot_patches(const char* list) {
     const bool deliberate_failure = options.has_selftest && str_eq(options.selftest, "fail");
     if (options.has_test || deliberate_failure) {
         KTestSummary s = run_ktests(options.has_test ? options.test_glob : "", deliberate_failure);
-        ok = s.failed == 0 && s.passed > 0;
+        ok = ok && s.failed == 0 && s.passed > 0;   // a boot patch that failed still fails the boot
         if (s.passed + s.failed + s.skipped == 0)
             kprintf("cmdline: test=%s: no ktest matches it (a glob over suite.name, e.g. heap.*)\n", options.test_glob);
         else if (s.failed == 0 && s.passed == 0)

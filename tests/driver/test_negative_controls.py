@@ -73,6 +73,13 @@ class NegativeControls(unittest.TestCase):
         self.assertIn("timeout after 8 s", out)
         self.assertIn("selftest: hanging on purpose", out)
 
+    def test_a_boot_patch_that_fails_fails_the_boot(self):
+        # The ktests pass, but patch= named a patch that does not exist.
+        out = self.run_selftest("bootpatch", 120, append="patch=no_such_patch test=boot.* exit", cpus=1)
+        self.assertIn("QEMU exit code 35", out)
+        with open(os.path.join(ROOT, "build", "test-logs", "selftest-bootpatch.log")) as f:
+            self.assertIn("no patch named 'no_such_patch'", f.read())
+
     def test_glob_matching_nothing_is_not_a_pass(self):
         out = self.run_selftest("nomatch", 120, append="test=no_such_suite.* exit")
         self.assertIn("zero ktests ran", out)
