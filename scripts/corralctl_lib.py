@@ -1,17 +1,31 @@
 """corralctl's library: Corral's serial shell seen from the host.
 
-The protocol (the kernel's shell, kernel/shell.cpp, and its `patch load`):
+The protocol (the kernel's shell, kernel/shell.cpp, and its `patch load`,
+patching/module/module_commands.cpp):
   - the prompt is `corral> ` with no newline; a typed line is echoed, then
     the command prints its lines, then the prompt comes again;
   - an error is one line; the shell's own start with `error: `, and the
     loader's may start with `patch load: ` (or `patch unload: `);
-  - `patch load <size> <crc32hex>` answers `patch load: ready for ...`; the
-    file then goes as base64 lines of at most 76 characters (57 bytes each),
-    not echoed, then the line `end`; the kernel answers `loaded <name>: ...`
-    or one `patch load: ...` line, and the prompt.
-The pure parts (base64 lines, CRC, faults, judging a reply, parsing
-`patch modules`) do no I/O, so tests/driver/test_corralctl.py checks them
-without QEMU; Link and Session talk to a socket; boot/stop run QEMU."""
+  - `patch load <size> <crc32hex>` answers `patch load: ready for <size>
+    bytes: ..., then 'end'; after every <W> lines wait for 'patch load: <n>
+    of <size> bytes'`; the file then goes as base64 lines of at most 76
+    characters (57 bytes each), not echoed, then the line `end`;
+  - flow control: the kernel counts the data lines from the start of the
+    transfer and after every W-th one prints the ack `patch load: <bytes
+    received> of <size> bytes`; the sender sends W lines, then waits for
+    that ack before it sends the next W (the kernel's input ring holds
+    4 KiB and its reader thread may be off its CPU for a while, so a sender
+    that does not wait can overflow it);
+  - a transfer that fails ends in one `patch load: ...` (or `error: patch
+    load: ...`) line and the prompt; the kernel stops acking at the bad
+    line and swallows the sender's remaining lines until `end` or 1 s of
+    silence, and prints the error after that swallowing, so a sender
+    waiting for an ack sees the error line followed by the prompt;
+  - a good transfer ends in `loaded <name>: ...` and the prompt.
+The pure parts (base64 lines, CRC, faults, the ack window, judging a
+reply, parsing `patch modules`) do no I/O, so tests/driver/test_corralctl.py
+checks them without QEMU; Link and Session talk to a socket; boot/stop run
+QEMU."""
 import base64
 import os
 import re
@@ -36,8 +50,8 @@ READY_PREFIX = "patch load: ready for "
 KERNEL_NO_DATA_S = 5.0            # the kernel abandons a transfer after this much silence
 KERNEL_SWALLOW_S = 1.0            # ... and after an error, swallows lines until `end` or this much silence
 PANIC_GRACE_S = 2.0               # keep reading after PANIC so the backtrace is in the output
+GAVE_UP_GRACE_S = 0.5             # after a line that ends a transfer: how long to look for the prompt
 DEFAULT_SOCKET = os.environ.get("CORRAL_SOCKET", "/tmp/corral.sock")
-DEFAULT_RATE = 32768              # base64 bytes per second; the kernel's input ring is 4 KiB
 FAULTS = ("truncate", "garbage", "noise")
 GARBAGE_LINE = "this line is not base64!"
 
@@ -48,6 +62,10 @@ EXIT_OK, EXIT_KERNEL, EXIT_USAGE, EXIT_NO_ANSWER = 0, 1, 2, 3
 SUCCESS_PREFIX = {"load": "loaded ", "apply": "applied ", "revert": "reverted ", "unload": "unloaded "}
 DEMO_SUMMARY_RE = re.compile(r"^demo: \d+ cells?: \d+ as expected, (\d+) unexpected")
 STRESS_VERDICT_RE = re.compile(r"^patchtorture: (SUCCESS|FAILURE)\b")
+# `patch load`'s flow control: the window in its ready line, and the ack it
+# prints after every window's last line (an error never has this shape).
+WINDOW_RE = re.compile(r"after every (\d+) lines\b")
+ACK_RE = re.compile(r"^patch load: (\d+) of (\d+) bytes$")
 MODULE_RE = re.compile(r"^\s+(?P<name>\S+) (?P<targets>\d+) target\(s\), code (?P<code>\d+) bytes at "
                        r"(?P<addr>(?:0x)?[0-9a-fA-F]+), data (?P<data>\d+) bytes(?: at \S+)?(?:, (?P<state>.*))?$")
 
@@ -107,6 +125,25 @@ def apply_fault(lines: List[str], fault: Optional[str]) -> Tuple[List[str], bool
             out[mid] = _ALPHABET[(_ALPHABET.index(c) + 1) % 64] + out[mid][1:]
         return out, True
     raise ValueError(f"unknown fault {fault!r} (one of: {', '.join(FAULTS)})")
+
+
+def ack_window(ready_line: str) -> Optional[int]:
+    """How many lines the kernel takes before it acks, from its `ready`
+    line (`... after every 32 lines wait for ...`); None when the line
+    names no window (a kernel without flow control)."""
+    m = WINDOW_RE.search(ready_line)
+    return int(m.group(1)) if m and int(m.group(1)) > 0 else None
+
+
+def parse_ack(line: str) -> Optional[Tuple[int, int]]:
+    """(bytes received, size) from an ack line `patch load: <n> of <size> bytes`, else None."""
+    m = ACK_RE.match(line)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def without_acks(lines: List[str]) -> List[str]:
+    """`lines` less `patch load`'s acks (flow control, not output)."""
+    return [ln for ln in lines if not ACK_RE.match(ln)]
 
 
 def render(line: str) -> str:
@@ -188,7 +225,7 @@ def find_error(kind: str, lines: List[str]) -> Optional[str]:
     for ln in lines:
         if ln.startswith("error: "):
             return ln
-        if own_prefix and ln.startswith(own_prefix) and not ln.startswith(READY_PREFIX):
+        if own_prefix and ln.startswith(own_prefix) and not ln.startswith(READY_PREFIX) and not ACK_RE.match(ln):
             return ln
         if kind == "stress" and ln.startswith("patchtorture: FAILURE"):
             return ln
@@ -395,10 +432,11 @@ class Session:
             return Reply(line, kind, lines_after_echo(text, line), complete=False)
         return Reply(line, kind, lines)
 
-    def load(self, data: bytes, timeout: float = 60.0, fault: Optional[str] = None,
-             rate: float = DEFAULT_RATE) -> Reply:
-        """`patch load`: the command, the `ready` line, the base64 lines
-        (paced to `rate` bytes/s), `end`, and the kernel's verdict."""
+    def load(self, data: bytes, timeout: float = 60.0, fault: Optional[str] = None) -> Reply:
+        """`patch load`: the command, the `ready` line, the base64 lines in
+        windows the kernel acknowledges (_send_windowed), `end`, and the
+        kernel's verdict.  `timeout` bounds each wait: for `ready`, for each
+        ack, and for the verdict.  The acks are left out of the Reply."""
         if not data:
             raise CtlError("the file is empty")
         if len(data) > MAX_FILE_SIZE:
@@ -420,40 +458,105 @@ class Session:
         ready, head = result
         if not ready:
             return Reply(command, "load", head)
+        after_ready = text[text.rfind("\n") + 1:]
+        ready_line = next(ln for ln in head if ln.startswith(READY_PREFIX))
+        window = ack_window(ready_line)
+        if window is None:
+            self._abort_transfer(after_ready)
+            raise CtlError("the kernel's `patch load` names no ack window ('after every N lines'): it has no "
+                           "flow control, and this corralctl sends only with it; use the kernel built from the "
+                           f"same tree (it said: {ready_line})", head)
         lines, send_end = apply_fault(base64_lines(data), fault)
-        self.log(f"> {len(lines)} base64 lines{', then end' if send_end else ''}" + (f" ({fault})" if fault else ""))
-        heard = text[text.rfind("\n") + 1:] + self._send_paced(lines, rate, stop_on_output=fault is None)
-        if send_end:
+        self.log(f"> {len(lines)} base64 lines, {window} per ack{', then end' if send_end else ''}"
+                 + (f" ({fault})" if fault else ""))
+        heard, back_at_prompt = self._send_windowed(lines, window, timeout, stop_on_output=fault is None,
+                                                    heard=after_ready)
+        if fatal_line(split_lines(heard)[:-1]):      # a panic or a reset during the transfer: no prompt will come
+            heard += self.link.drain(quiet=0.5, limit=PANIC_GRACE_S).decode("latin-1")
+            return Reply(command, "load", head + without_acks(lines_after_echo(heard, None)), complete=False)
+        if send_end and not back_at_prompt:
             self.link.send(b"end\n")
         wait = timeout + (KERNEL_NO_DATA_S + KERNEL_SWALLOW_S + 5 if fault == "truncate" else 0)
         tail, text = self.collect(lambda t, q: reply_after_echo(t, None, q), wait, "answer after the transfer",
                                   text=heard)
         if tail is None:
-            return Reply(command, "load", head + lines_after_echo(text, None), complete=False)
-        return Reply(command, "load", head + [ln for ln in tail if ln.strip()])
+            return Reply(command, "load", head + without_acks(lines_after_echo(text, None)), complete=False)
+        return Reply(command, "load", head + without_acks([ln for ln in tail if ln.strip()]))
 
-    def _send_paced(self, lines: List[str], rate: float, stop_on_output: bool) -> str:
-        """Sends the lines at most `rate` bytes/s (0: unpaced), about 1 KiB at
-        a time, and returns what the kernel printed meanwhile.  It prints
-        nothing during a good transfer, so a line from it means it gave up:
-        then stop sending (unless a test wants every line sent)."""
-        start, sent, heard, chunk = time.monotonic(), 0, "", b""
-        for i, ln in enumerate(lines):
-            chunk += (ln + "\n").encode("ascii")
-            if len(chunk) < 1024 and i + 1 < len(lines):
-                continue
-            self.link.send(chunk)
-            sent, chunk = sent + len(chunk), b""
-            due = start + (sent / rate if rate > 0 else 0.0)
-            while True:
-                got = self.link.recv(max(0.0, due - time.monotonic()))
-                heard += got.decode("latin-1")
-                if not got and time.monotonic() >= due:
-                    break
-            if stop_on_output and any(ln.strip() for ln in normalize(heard).split("\n")[:-1]):
-                self.log("< the kernel printed a line during the transfer: it gave up; sending `end`")
-                break
-        return heard
+    def _abort_transfer(self, text: str):
+        """Ends a transfer that has begun (`abort`: the kernel answers with
+        one line and its prompt), so the shell is left as it was."""
+        self.link.send(b"abort\n")
+        try:
+            self.collect(lambda t, q: True if at_prompt(normalize(t)) else None, 10.0, "prompt after `abort`",
+                         text=text)
+        except NoAnswer:
+            pass
+
+    def _send_windowed(self, lines: List[str], window: int, timeout: float, stop_on_output: bool,
+                       heard: str = "") -> Tuple[str, bool]:
+        """Sends `lines` in blocks of `window`, counted from the first line
+        as the kernel counts them, and after each full block waits (at most
+        `timeout` s: NoAnswer) for the kernel's ack of it before sending
+        more; a last, shorter block gets no ack.  Returns `heard` (text
+        already received) plus what the kernel printed meanwhile, and
+        whether the kernel is back at its prompt.
+
+        Any complete non-blank line other than an ack means the kernel gave
+        up.  The kernel prints its error only after swallowing the rest of
+        the transfer (until `end` or 1 s of silence), so while we wait for an
+        ack its error comes with the prompt right after it: then nothing
+        more is sent, not even `end`, which would run as a command.  If no
+        prompt follows within GAVE_UP_GRACE_S, the kernel is still
+        swallowing: stop (with `stop_on_output`; the caller's `end` ends the
+        swallowing) or, when a test injects a fault and wants every line
+        sent, send the rest at once without waiting for acks."""
+        seen = len(split_lines(heard)) - 1      # complete lines of `heard` already looked at
+        acks = 0
+
+        def listen(wait: float) -> Optional[str]:
+            """Reads for at most `wait` s (less once a byte comes); counts the
+            acks among the new complete lines, returns the first other line."""
+            nonlocal heard, seen, acks
+            heard += self.link.recv(wait).decode("latin-1")
+            complete = split_lines(heard)[:-1]
+            other = None
+            for ln in complete[seen:]:
+                if ACK_RE.match(ln):
+                    acks += 1
+                elif ln.strip() and other is None:
+                    other = ln
+            seen = len(complete)
+            return other
+
+        sent, gave_up = 0, None
+        while sent < len(lines) and gave_up is None:
+            block = lines[sent:sent + window]
+            self.link.send("".join(ln + "\n" for ln in block).encode("ascii"))
+            sent += len(block)
+            gave_up = listen(0.0)
+            if len(block) < window:
+                break                       # the last block, short: no ack comes for it
+            deadline = time.monotonic() + timeout
+            while gave_up is None and acks < sent // window:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise NoAnswer(f"no ack 'patch load: <n> of <size> bytes' after line {sent} of {len(lines)} "
+                                   f"within {timeout:g} s (the kernel acks every {window} lines)",
+                                   without_acks(lines_after_echo(heard, None)))
+                gave_up = listen(min(0.1, left))
+        if gave_up is None:
+            return heard, False
+        self.log(f"< the kernel ended the transfer after {sent} of {len(lines)} lines: {gave_up}")
+        until = time.monotonic() + GAVE_UP_GRACE_S
+        while not at_prompt(normalize(heard)) and time.monotonic() < until:
+            heard += self.link.recv(min(0.1, max(0.0, until - time.monotonic()))).decode("latin-1")
+        if at_prompt(normalize(heard)):
+            return heard, True
+        if not stop_on_output and sent < len(lines):
+            self.log(f"> the other {len(lines) - sent} lines, without waiting for acks")
+            self.link.send("".join(ln + "\n" for ln in lines[sent:]).encode("ascii"))
+        return heard, False
 
 
 # ---------------------------------------------------------------- QEMU in the background

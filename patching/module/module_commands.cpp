@@ -10,6 +10,13 @@
 // validator refuses -- ends the transfer with one line, keeps nothing, and
 // leaves the shell as it was: the rest of the sender's lines are swallowed
 // up to its `end` (or one second of silence), so none runs as a command.
+//
+// Flow control: after every ACK_LINES lines the kernel prints
+// `patch load: <n> of <size> bytes`, and the sender waits for that line
+// before it sends more.  The input ring holds 4 KiB and the reader is an
+// ordinary thread: under load it can be off its CPU long enough for an
+// unpaced sender to fill the ring, and a lost byte fails the transfer.
+// 32 lines of 77 bytes fit in the ring with room to spare.
 #include "kernel/console/console.h"
 #include "kernel/lib/base64.h"
 #include "kernel/lib/format.h"
@@ -24,6 +31,7 @@ namespace {
 constexpr uint32_t LINE_MAX = 76;
 constexpr uint32_t DATA_TIMEOUT_MS = 5000;
 constexpr uint32_t DRAIN_SILENCE_MS = 1000;
+constexpr int ACK_LINES = 32;
 
 enum class LineEnd { Line, Timeout, Overflow, TooLong };
 
@@ -90,6 +98,7 @@ const char* receive(Transfer& t, char* why, size_t why_size, bool* drain_after) 
         if (got == -2) return format(why, why_size, "more than the %u bytes announced (line %d)", t.size, t.lines), why;
         if (got < 0) return format(why, why_size, "line %d is not base64", t.lines), why;
         t.received += uint32_t(got);
+        if (t.lines % ACK_LINES == 0) kprintf("patch load: %u of %u bytes\n", t.received, t.size);
     }
 }
 
@@ -103,7 +112,8 @@ int cmd_load(const char* size_text, const char* crc_text) {
     if (crc.is_error()) return shell_error("patch load: '%s' is not a CRC-32 (8 hex digits)", crc_text);
     Transfer t{new uint8_t[size.value()], size.value(), 0, 0};
     if (!t.bytes) return shell_error("patch load: no memory for %u bytes", size.value());
-    kprintf("patch load: ready for %u bytes: base64 lines of at most %u characters, then 'end'\n", t.size, LINE_MAX);
+    kprintf("patch load: ready for %u bytes: base64 lines of at most %u characters, then 'end'; "
+            "after every %d lines wait for 'patch load: <n> of %u bytes'\n", t.size, LINE_MAX, ACK_LINES, t.size);
     char why[120];
     bool drain_after = false;
     const char* problem = receive(t, why, sizeof why, &drain_after);

@@ -2,9 +2,12 @@
 """A stand-in for Corral's serial shell on a unix socket, for corralctl's
 tests: the line editor's echo (Ctrl-U erases), the `corral> ` prompt, a few
 commands with the kernel's answers and errors, and `patch load` as the
-kernel does it (ready line, base64 lines not echoed, `end`, the checks,
-the no-data timeout, swallowing lines after an error, `abort`).  Timings
-are parameters so the tests do not wait for the kernel's 5 s and 1 s."""
+kernel does it (ready line, base64 lines not echoed, an ack after every
+`window` lines, `end`, the checks, the no-data timeout, swallowing lines
+after an error, `abort`).  It is strict about flow control: a sender that
+sends past a window without waiting for its ack loses the transfer, as it
+could on the kernel.  Timings are parameters so the tests do not wait for
+the kernel's 5 s and 1 s."""
 import base64
 import binascii
 import os
@@ -25,16 +28,24 @@ class FakeShell(threading.Thread):
     """Serves `path` until stop().  `stale` is sent to each client as soon as
     it connects (output from before it came); `half_line` is a line another
     user began typing; `error_prefix` is put before `patch ...:` errors
-    ("error: " as shell_error does, or "" as a loader printing its own)."""
+    ("error: " as shell_error does, or "" as a loader printing its own).
+    `window`: `patch load` acks every that many lines (None: a kernel from
+    before flow control, whose ready line names no window and which never
+    acks).  After an error in the middle of a transfer the kernel swallows
+    the sender's remaining lines and then prints its error line;
+    `error_first` prints the error line first and then swallows."""
 
     def __init__(self, path, stale=b"", half_line="", error_prefix="", no_data_s=0.6, silence_s=0.2,
-                 demo_unexpected=0, replies=None):
+                 demo_unexpected=0, replies=None, window=32, error_first=False):
         super().__init__(daemon=True)
         self.path, self.stale, self.half_line, self.error_prefix = path, stale, half_line, error_prefix
         self.no_data_s, self.silence_s, self.demo_unexpected = no_data_s, silence_s, demo_unexpected
+        self.window, self.error_first = window, error_first
         self.replies = replies or {}          # line -> list of output lines
         self.commands = []                    # every line the shell ran
-        self.data_lines = []                  # every line received during transfers
+        self.data_lines = []                  # every line received during transfers (taken as data)
+        self.acks = []                        # every ack line printed
+        self.swallowed = []                   # every line swallowed after a transfer's error (`end` too)
         self.modules = {}                     # name -> size
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.server.bind(path)
@@ -148,12 +159,15 @@ class FakeShell(threading.Thread):
             return self.say("error: usage: patch load <size> <crc32hex>")
         if size > lib.MAX_FILE_SIZE:
             return self.load_error(f"{size} bytes is more than the limit of {lib.MAX_FILE_SIZE}")
-        self.say(f"patch load: ready for {size} bytes: base64 lines of at most 76 characters, then 'end'")
-        data, number, problem = b"", 0, None
+        ready = f"patch load: ready for {size} bytes: base64 lines of at most 76 characters, then 'end'"
+        if self.window:
+            ready += f"; after every {self.window} lines wait for 'patch load: <n> of {size} bytes'"
+        self.say(ready)
+        data, number, problem, swallow = b"", 0, None, True
         while True:
             text = self.read_line(self.no_data_s)
-            if text is None:
-                problem = "no data for 5 s: transfer abandoned"
+            if text is None:                  # the sender stopped: nothing to swallow
+                problem, swallow = f"no data for 5 s after {len(data)} of {size} bytes", False
                 break
             if text == "abort":
                 return self.load_error("aborted")
@@ -168,10 +182,24 @@ class FakeShell(threading.Thread):
             except (ValueError, binascii.Error):
                 problem = f"bad base64 on line {number}"
                 break
+            if self.window and number % self.window == 0:
+                if self.unread_input():
+                    problem = f"bytes were lost in the input after line {number}"
+                    break
+                self.acks.append(f"patch load: {len(data)} of {size} bytes")
+                self.say(self.acks[-1])
         if problem:
-            self.load_error(problem)
-            while self.read_line(self.silence_s) not in (None, "end"):     # swallow the rest
-                pass
+            if self.error_first or not swallow:
+                self.load_error(problem)
+            while swallow:                    # the rest must not run as commands
+                text = self.read_line(self.silence_s)
+                if text is None:
+                    break
+                self.swallowed.append(text)
+                if text == "end":
+                    break
+            if swallow and not self.error_first:
+                self.load_error(problem)
             return
         if len(data) != size:
             return self.load_error(f"received {len(data)} bytes, the command said {size}")
@@ -183,6 +211,23 @@ class FakeShell(threading.Thread):
             return self.load_error(f"module: {e}")
         self.modules[name] = size
         self.say(f"loaded {name}: 1 target(s), code 64 bytes at 0x500000")
+
+    def unread_input(self):
+        """Whether bytes after the line just read are already waiting, at the
+        end of a window, before its ack.  The kernel's input ring holds 4096
+        bytes, so a sender that does not wait for the ack loses bytes only
+        when more than 4 KiB are unread, which needs a reader kept off its
+        CPU (likely under load, but not certain).  The fake is stricter, so
+        that a test of it is deterministic: any byte waiting here means the
+        sender did not wait, and the fake answers as the kernel does after
+        an overflow.  A sender that waits cannot trip it: it sends nothing
+        more until it has read the ack, and the ack is printed after this
+        check.  Line ends left over from a CR LF do not count."""
+        ready, _, _ = select.select([self.conn], [], [], 0)
+        if ready:
+            self.pending += self.conn.recv(65536)     # b"" at EOF: the next read_byte sees it again
+        self.pending = self.pending.lstrip(b"\r\n")
+        return bool(self.pending)
 
     def read_line(self, timeout):
         """A line without echo (a transfer); None after `timeout` of silence."""

@@ -1,9 +1,11 @@
 """scripts/corralctl, the host side of live patch loading.
 
-The pure parts (base64 lines, CRC, faults, judging answers, parsing
-`patch modules`) and the protocol against tests/driver/fake_serial.py run
-without QEMU.  LiveKernel boots the real kernel (2 CPUs, tcg) and loads
-every build/patches/*.kpatch: apply, the change each example makes, revert,
+The pure parts (base64 lines, CRC, faults, the ack window, judging
+answers, parsing `patch modules`) and the protocol against
+tests/driver/fake_serial.py, flow control included (the fake fails a
+sender that does not wait for its acks), run without QEMU.  LiveKernel
+boots the real kernel (2 CPUs, tcg) and loads every
+build/patches/*.kpatch: apply, the change each example makes, revert,
 unload; and the three transfer faults, each one `patch load:` error with
 the shell working afterwards.  Like the other QEMU tests it is left out
 when CORRAL_DRIVER_UNIT_ONLY=1 (scripts/run-tests' unit-test step)."""
@@ -43,6 +45,13 @@ def ctl(socket_path, *args, timeout=120, env=None):
     except ValueError:
         raise AssertionError(f"corralctl {' '.join(args)}: not JSON (exit {p.returncode}):\n{p.stdout}{p.stderr}")
     return p.returncode, out, p.stderr
+
+
+def ready_line(size, window=32):
+    """The kernel's ready line (patching/module/module_commands.cpp); window
+    None: the one from before flow control."""
+    line = f"patch load: ready for {size} bytes: base64 lines of at most 76 characters, then 'end'"
+    return line + (f"; after every {window} lines wait for 'patch load: <n> of {size} bytes'" if window else "")
 
 
 def fake_kpatch(name="fake_mod", payload=b"payload " * 40):
@@ -118,8 +127,16 @@ class PureParts(unittest.TestCase):
         self.assertIsNone(f("apply", ["applied hot to corral::demo_hot_counter with naive",
                                       "warning: naive is unsafe: it guarantees nothing"]))
         self.assertRegex(f("apply", []), "no 'applied ...' line")
-        ready = "patch load: ready for 9 bytes: base64 lines of at most 76 characters, then 'end'"
+        ready = ready_line(9)
         self.assertIsNone(f("load", [ready, "loaded m: 1 target(s), code 5 bytes at 0x1000"]))
+        # Acks are flow control, not errors; an error that mentions bytes is still one.
+        self.assertIsNone(f("load", [ready, "patch load: 1824 of 9 bytes", "patch load: 3648 of 9 bytes",
+                                     "loaded m: 1 target(s), code 5 bytes at 0x1000"]))
+        self.assertRegex(f("load", [ready, "patch load: 1824 of 9 bytes"]), "no 'loaded ...' line")
+        self.assertEqual(f("load", [ready, "patch load: 1824 of 9 bytes", "patch load: no data for 5 s after 1824 "
+                                    "of 9 bytes"]), "patch load: no data for 5 s after 1824 of 9 bytes")
+        self.assertEqual(f("load", [ready, "patch load: bytes were lost in the input after line 32"]),
+                         "patch load: bytes were lost in the input after line 32")
         self.assertEqual(f("load", [ready, "patch load: CRC mismatch"]), "patch load: CRC mismatch")
         self.assertEqual(f("load", [ready, "error: patch load: CRC mismatch"]), "error: patch load: CRC mismatch")
         self.assertRegex(f("load", [ready]), "no 'loaded ...' line")
@@ -134,6 +151,20 @@ class PureParts(unittest.TestCase):
         self.assertRegex(f("shell", ["Corral 0.1.0 booting"]), "rebooted")
         # `demo:` and `text verify:` lines are output, not errors.
         self.assertIsNone(f("shell", ["text verify: clean: 10 chunks"]))
+
+    def test_the_ack_window_and_the_ack_lines(self):
+        self.assertEqual(lib.ack_window(ready_line(4452)), 32)
+        self.assertEqual(lib.ack_window(ready_line(4452, window=8)), 8)
+        self.assertIsNone(lib.ack_window(ready_line(4452, window=None)))     # a kernel without flow control
+        self.assertIsNone(lib.ack_window(ready_line(4452).replace("every 32 lines", "every 0 lines")))
+        self.assertEqual(lib.parse_ack("patch load: 1824 of 4452 bytes"), (1824, 4452))
+        for not_ack in ("patch load: no data for 5 s after 1824 of 4452 bytes", "error: patch load: 1824 of 4452 bytes",
+                        "patch load: 1824 of 4452 bytes; transfer abandoned", ready_line(4452),
+                        "patch load: <n> of 4452 bytes", "patch load: bytes were lost in the input after line 32"):
+            self.assertIsNone(lib.parse_ack(not_ack), not_ack)
+            self.assertFalse(lib.ACK_RE.match(not_ack), not_ack)
+        self.assertEqual(lib.without_acks([ready_line(9), "patch load: 1824 of 9 bytes", "loaded m"]),
+                         [ready_line(9), "loaded m"])
 
     def test_json_shape(self):
         r = lib.Reply("patch list", "shell", ["a"])
@@ -195,9 +226,9 @@ class FakePeer(unittest.TestCase):
         fake = self.start()
         s = self.session()
         data = fake_kpatch("fake_mod", os.urandom(3000))
-        reply = s.load(data, rate=0)
+        reply = s.load(data)
         self.assertTrue(reply.ok, reply)
-        self.assertTrue(reply.output[0].startswith(lib.READY_PREFIX))
+        self.assertEqual(reply.output[0], ready_line(len(data)))
         self.assertEqual(reply.output[-1], "loaded fake_mod: 1 target(s), code 64 bytes at 0x500000")
         self.assertTrue(all(len(ln) <= 76 for ln in fake.data_lines))
         self.assertEqual(len(fake.data_lines), -(-len(data) // 57))
@@ -213,7 +244,7 @@ class FakePeer(unittest.TestCase):
             s = self.session()
             for fault, why in (("truncate", "no data for 5 s"), ("garbage", "bad base64 on line"),
                                ("noise", "CRC-32 is")):
-                reply = s.load(fake_kpatch("m", os.urandom(2000)), timeout=10, fault=fault, rate=0)
+                reply = s.load(fake_kpatch("m", os.urandom(2000)), timeout=10, fault=fault)
                 self.assertFalse(reply.ok, (fault, reply))
                 errors = [ln for ln in reply.output if ln.startswith(prefix + "patch load: ")
                           and not ln.startswith(lib.READY_PREFIX)]
@@ -227,7 +258,7 @@ class FakePeer(unittest.TestCase):
         s = self.session()
         self.assertRaises(lib.CtlError, s.load, b"x" * (lib.MAX_FILE_SIZE + 1))
         fake.replies["patch load 4 %s" % lib.crc32_hex(b"abcd")] = ["error: patch: loader busy"]
-        reply = s.load(b"abcd", rate=0)
+        reply = s.load(b"abcd")
         self.assertEqual(reply.error, "error: patch: loader busy")
         self.assertEqual(fake.data_lines, [])
         # (An error right after `ready` is a race the real kernel cannot
@@ -242,6 +273,113 @@ class FakePeer(unittest.TestCase):
         s.link.send(b"patch load 100 00000000\nAAAA\n")     # a sender that died
         self.assertTrue(s.run("patch modules").ok)
         self.assertIn("patch modules", fake.commands)
+
+    def test_a_load_of_several_windows_waits_for_each_ack(self):
+        fake = self.start()
+        s = self.session()
+        # 106 lines: three full windows and 10 lines; then 64 lines: the last window full, its ack awaited too.
+        for name, size, acks in (("big_mod", 6000, [1824, 3648, 5472]), ("even_mod", 64 * 57, [1824, 3648])):
+            del fake.data_lines[:], fake.acks[:]
+            data = fake_kpatch(name, os.urandom(size - 184))
+            reply = s.load(data)
+            self.assertTrue(reply.ok, reply)
+            self.assertEqual(reply.output, [ready_line(size), f"loaded {name}: 1 target(s), code 64 bytes at 0x500000"])
+            self.assertFalse([ln for ln in reply.output if lib.ACK_RE.match(ln)])
+            self.assertEqual(fake.data_lines, lib.base64_lines(data))
+            self.assertEqual(fake.acks, [f"patch load: {n} of {size} bytes" for n in acks])
+            self.assertEqual(fake.swallowed, [])
+        self.assertEqual(sorted(fake.modules), ["big_mod", "even_mod"])
+
+    def test_the_window_is_the_one_the_ready_line_names(self):
+        fake = self.start(window=8)       # a sender that assumed 32 would send past the window and lose the load
+        data = fake_kpatch("m8", os.urandom(2000))                # 39 lines
+        reply = self.session().load(data)
+        self.assertTrue(reply.ok, reply)
+        self.assertEqual(len(fake.acks), 4)
+        self.assertEqual(fake.data_lines, lib.base64_lines(data))
+
+    def unpaced_load(self, session, data):
+        """A sender without flow control (the old unpaced mode): the command,
+        the ready line, then every line and `end` at once.  The reply's lines."""
+        command = lib.load_command(data)
+        session.sync()
+        session.link.send((command + "\n").encode())
+        session.collect(lambda t, q: True if re.search(r"patch load: ready for .*\n", lib.normalize(t)) else None,
+                        10, "ready line")
+        session.link.send("".join(ln + "\n" for ln in lib.base64_lines(data) + ["end"]).encode())
+        lines, _ = session.collect(lambda t, q: lib.reply_after_echo(t, None, q), 10, "answer")
+        return lib.Reply(command, "load", [ln for ln in lines if ln.strip()])
+
+    def test_a_sender_that_does_not_wait_for_the_acks_loses_the_load(self):
+        """The fake's flow-control check bites: the same 106 lines that load
+        when the sender waits fail when it does not."""
+        fake = self.start()
+        s = self.session()
+        data = fake_kpatch("rushed", os.urandom(6000 - 184))
+        reply = self.unpaced_load(s, data)
+        self.assertEqual(reply.error, "patch load: bytes were lost in the input after line 32")
+        self.assertEqual(fake.acks, [])
+        self.assertEqual(len(fake.data_lines), 32)
+        self.assertEqual(fake.swallowed, lib.base64_lines(data)[32:] + ["end"])
+        self.assertEqual(fake.modules, {})
+        self.assertTrue(s.run("patch modules").ok)
+        self.assertEqual(fake.commands, [lib.load_command(data), "patch modules"])    # no data line ran
+        self.assertTrue(s.load(data).ok)                                               # the same file, waiting
+
+    def test_when_the_kernel_gives_up_the_sender_stops(self):
+        """An error in the middle (here: bytes lost after line 64).  The
+        kernel swallows first and then prints its error and the prompt: the
+        sender must send nothing more, not even `end`.  A kernel that
+        printed its error first and still swallows gets `end` at once."""
+        for error_first, swallowed in ((False, []), (True, ["end"])):
+            fake = self.start(error_first=error_first, silence_s=2.0 if error_first else 0.2)
+            fake.unread_input = lambda fake=fake: len(fake.data_lines) == 64
+            s = self.session()
+            data = fake_kpatch("lost", os.urandom(6000 - 184))
+            start = time.monotonic()
+            reply = s.load(data)
+            self.assertEqual(reply.error, "patch load: bytes were lost in the input after line 64", error_first)
+            self.assertEqual(reply.output, [ready_line(6000), reply.error])     # the acks left out
+            self.assertEqual((len(fake.data_lines), len(fake.acks)), (64, 1))
+            self.assertEqual(fake.swallowed, swallowed)
+            self.assertLess(time.monotonic() - start, 5)
+            self.assertTrue(s.run("patch modules").ok)
+            self.assertEqual(fake.commands, [lib.load_command(data), "patch modules"])
+
+    def test_a_fault_with_a_kernel_that_prints_its_error_first_still_sends_every_line(self):
+        fake = self.start(error_first=True, silence_s=2.0)
+        s = self.session()
+        data = fake_kpatch("m", os.urandom(6000 - 184))
+        sent, _ = lib.apply_fault(lib.base64_lines(data), "garbage")     # the garbage is line 54, in window 2
+        reply = s.load(data, timeout=10, fault="garbage")
+        self.assertEqual(reply.error, "patch load: bad base64 on line 54")
+        self.assertEqual(fake.data_lines, sent[:54])
+        self.assertEqual(fake.swallowed, sent[54:] + ["end"])
+        self.assertTrue(s.run("patch modules").ok)
+        self.assertEqual(fake.commands, [lib.load_command(data), "patch modules"])
+
+    def test_a_kernel_that_stops_acking_is_no_answer(self):
+        fake = self.start(no_data_s=5.0)
+        say = fake.say
+        fake.say = lambda *lines: say(*(ln for ln in lines if not lib.ACK_RE.match(ln)))
+        s = self.session()
+        with self.assertRaisesRegex(lib.NoAnswer, r"no ack 'patch load: <n> of <size> bytes' after line 32 of 39 "
+                                                  r"within 0.5 s \(the kernel acks every 32 lines\)"):
+            s.load(fake_kpatch("m", os.urandom(2000)), timeout=0.5)
+        self.assertEqual(len(fake.data_lines), 32)
+        self.assertTrue(s.run("patch modules").ok)     # sync ends the transfer left halfway
+        self.assertEqual(fake.modules, {})
+
+    def test_a_kernel_without_flow_control_is_refused(self):
+        fake = self.start(window=None)
+        s = self.session()
+        data = fake_kpatch("m", os.urandom(2000))
+        with self.assertRaisesRegex(lib.CtlError, r"names no ack window .* it has no flow control") as caught:
+            s.load(data)
+        self.assertEqual(caught.exception.lines, [ready_line(len(data), window=None)])
+        self.assertEqual(fake.data_lines, [])
+        self.assertTrue(s.run("patch modules").ok)
+        self.assertEqual(fake.commands, [lib.load_command(data), "patch modules"])    # `abort` ended the transfer
 
     def test_the_cli_json_exit_codes_and_stderr(self):
         self.start(demo_unexpected=1)
@@ -349,7 +487,11 @@ def live_skip_reason():
 
 @unittest.skipIf(live_skip_reason(), live_skip_reason())
 class LiveKernel(unittest.TestCase):
-    """The real kernel at -smp 2 under tcg, with the real .kpatch files."""
+    """The real kernel at -smp 4 under tcg, with `load` keeping every CPU
+    busy the whole time (the shell, and so `patch load`'s reader, competes
+    for its CPU), and the real .kpatch files.  BootModules boots at 2."""
+    CPUS = 4
+    LOAD = "load 8 600"
 
     @classmethod
     def setUpClass(cls):
@@ -371,10 +513,15 @@ class LiveKernel(unittest.TestCase):
             shutil.rmtree(cls.tmp)
             raise unittest.SkipTest(f"{', '.join(stale)}: packaged for another kernel build (run `make patches`)")
         cls.sock = os.path.join(cls.tmp, "serial.sock")
-        code, out, err = ctl(cls.sock, "boot", "--cpus", "2", "--accel", "tcg", "--kernel", kernel, timeout=150)
+        code, out, err = ctl(cls.sock, "boot", "--cpus", str(cls.CPUS), "--accel", "tcg", "--kernel", kernel,
+                             timeout=150)
         if code != 0:
             shutil.rmtree(cls.tmp)
             raise AssertionError(f"corralctl boot failed ({code}): {out}\n{err}")
+        code, out, err = ctl(cls.sock, "shell", cls.LOAD)
+        if code != 0:
+            cls.tearDownClass()
+            raise AssertionError(f"corralctl shell '{cls.LOAD}' failed ({code}): {out}\n{err}")
         code, out, _ = ctl(cls.sock, "modules")
         missing = out["error"] or ""
         if "unknown command" in missing or "usage:" in missing:
@@ -486,6 +633,31 @@ class LiveKernel(unittest.TestCase):
                      & 0xFFFFFFFF for i in range(len(code) - 4) if code[i] == 0xE8]
             self.assertIn(kprintf, calls, "no call to kprintf in the module's code (its relocation)")
         self.check_module("counted_calls", calls_kprintf)
+
+    def test_a_module_stacks_on_a_built_in_patch(self):
+        # The built-in `fentry` (int3) first; square_pair's counter goes on top
+        # of it, and its revert gives the built-in's jmp back, not the NOP.
+        if "square_pair" not in self.kpatches:
+            self.skipTest("build/patches/square_pair.kpatch is missing (make patches)")
+        counter = self.elf.function("_ZN6corral19demo_fentry_counterEi")["value"]
+        nop = self.entry_bytes(counter)
+        self.assertTrue(self.ok("shell", "patch apply fentry int3")[0].startswith("applied fentry"))
+        self.addCleanup(ctl, self.sock, "shell", "patch revert fentry")
+        built_in = self.entry_bytes(counter)
+        self.assertNotEqual(built_in, nop)
+        self.ok("load", self.kpatches["square_pair"])
+        self.addCleanup(self.forget, "square_pair")
+        self.assertTrue(self.ok("apply", "square_pair")[0].startswith("applied square_pair"))
+        module = self.modules()["square_pair"]
+        to = self.jump_target(self.entry_bytes(counter), counter)
+        self.assertIn(to, range(module.code_address, module.code_address + module.code_size))
+        self.assertRegex("\n".join(self.ok("list")), r"square_pair\.\d\s+applied\s+corral::demo_fentry_counter\s.*over fentry")
+        self.assertTrue(self.ok("revert", "square_pair")[0].startswith("reverted square_pair"))
+        self.assertEqual(self.entry_bytes(counter), built_in)
+        self.assertEqual(self.ok("unload", "square_pair"), ["unloaded square_pair"])
+        self.assertTrue(self.ok("shell", "patch revert fentry")[0].startswith("reverted fentry"))
+        self.assertEqual(self.entry_bytes(counter), nop)
+        self.assertTrue(self.ok("shell", "text verify")[-1].startswith("text verify: clean"))
 
     def fault(self, fault, why):
         path = self.kpatches.get("mem_report") or next(iter(self.kpatches.values()))
