@@ -16,6 +16,7 @@
 #include "patching/module/module_format.h"
 #include "patching/scan.h"
 #include "patching/text_verify.h"
+#include "patching/text_writer.h"
 #include "patching/transaction.h"
 
 namespace corral::module {
@@ -47,9 +48,17 @@ bool resolve(void*, const char* name, KernelSymbol* out) {
     return true;
 }
 
+// The bytes the linker put there: a byte the patcher changed is read from
+// its journal.  A module's old-bytes hash says which code it was built
+// against, and that is the same whether or not a patch (built-in or another
+// module) is applied there now; whether it may stack on that patch is the
+// strategy's question, asked when it is applied.
 bool read_bytes(void*, uint32_t address, uint8_t* out, size_t count) {
-    for (size_t i = 0; i < count; i++)
-        if (safe_read_u8(reinterpret_cast<const void*>(uintptr_t(address + i)), &out[i]) != 0) return false;
+    for (size_t i = 0; i < count; i++) {
+        const uintptr_t at = uintptr_t(address + i);
+        if (text_journal_original(at, &out[i])) continue;
+        if (safe_read_u8(reinterpret_cast<const void*>(at), &out[i]) != 0) return false;
+    }
     return true;
 }
 

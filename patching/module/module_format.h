@@ -63,7 +63,8 @@ struct KernelFacts {
     void* ctx;
     // A symbol by its linkage name (as in the ELF symbol table).
     bool (*resolve)(void* ctx, const char* name, KernelSymbol* out);
-    // The live bytes at a kernel address; false if they cannot be read.
+    // The kernel's bytes at an address, as linked (the kernel reads bytes a
+    // patch changed from the text writer's journal); false if unreadable.
     bool (*read_bytes)(void* ctx, uint32_t address, uint8_t* out, size_t count);
     ModuleLimits limits;
 };
