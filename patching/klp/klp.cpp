@@ -52,6 +52,7 @@ Transition tr;
 Mutex klp_mutex("klp");            // start() and the transition thread
 Semaphore work(0);
 uint32_t timeout_ms = 10000;
+bool quiet = false;                // no "transition complete" lines (patchtorture makes thousands)
 
 // What a thread must not have on its stack to switch to `goal`: the code it
 // would leave (the originals when patching, the replacements when
@@ -158,7 +159,9 @@ void run_pass() {
             return;
         }
         tr.active = false;
-        kprintf("klp: %s: transition %s complete (%d threads)\n", tr.name, p.goal ? "to the patch" : "back", p.threads);
+        if (!quiet)
+            kprintf("klp: %s: transition %s complete (%d threads)\n", tr.name, p.goal ? "to the patch" : "back",
+                    p.threads);
         return;
     }
     if (!tr.reported && now_us() - tr.started_us > uint64_t(timeout_ms) * 1000) {
@@ -211,10 +214,16 @@ int site_for(const Patch& p) {
     return site_count++;
 }
 
+// Whether `batch` is the transition under way, turned around: the same
+// functions and the same replacements.  (An apply of another version of
+// them is not: a thread already switched to the first replacement would
+// then mix the two.  It waits until the transition ends.)
 bool same_sites(Patch* const* batch, int count) {
     if (count != tr.count) return false;
-    for (int i = 0; i < count; i++)
-        if (sites[tr.site[i]].target != batch[i]->target) return false;
+    for (int i = 0; i < count; i++) {
+        const Site& s = sites[tr.site[i]];
+        if (s.target != batch[i]->target || s.replacement != batch[i]->replacement) return false;
+    }
     return true;
 }
 
@@ -247,7 +256,13 @@ bool wait_idle(uint64_t timeout_us) {
     return !tr.active;
 }
 
+Result<void> with_sites_settled(Result<void> (*fn)(void* ctx), void* ctx) {
+    MutexGuard g(klp_mutex);   // poke_sites runs under it
+    return fn(ctx);
+}
+
 void set_timeout_ms(uint32_t ms) { timeout_ms = ms; }
+void set_quiet(bool q) { quiet = q; }
 
 bool wait_for_pass(uint64_t timeout_us) {
     const uint32_t seen = tr.passes;
@@ -275,20 +290,17 @@ bool in_transition(uintptr_t target) {
     return false;
 }
 
-Result<void> start(Patch* const* batch, int count, Direction dir) {
-    const uint32_t goal = dir == Direction::Apply ? 1 : 0;
-    if (tr.active && !same_sites(batch, count)) wait_idle(3000000);   // let an earlier one finish
-    MutexGuard g(klp_mutex);
-    if (tr.active && same_sites(batch, count)) {   // turn a transition under way around
+namespace {
+// start() with klp_mutex held and no other transition under way (or this
+// one, to be turned around).
+Result<void> start_locked(Patch* const* batch, int count, uint32_t goal) {
+    if (tr.active) {   // the same sites: turn the transition under way around
         tr.goal = goal;
         tr.started_us = now_us();
         tr.reported = false;
         thread_set_initial_patch_universe(goal);
         return Ok{};
     }
-    if (tr.active)
-        return make_error("klp: %s is still in transition (%d of %d threads switched); wait, or revert it", tr.name,
-                          tr.switched, tr.threads);
     if (count > MAX_SITES) return make_error("klp: %d functions in one patch (max %d)", count, MAX_SITES);
     tr.count = 0;
     for (int i = 0; i < count; i++) {
@@ -314,6 +326,25 @@ Result<void> start(Patch* const* batch, int count, Direction dir) {
     tr.redirect = phase_clock_read();   // before the transition thread's own pokes
     work.up();
     return Ok{};
+}
+}  // namespace
+
+// One transition at a time: a patch of other functions waits (sleeping)
+// for the one under way to finish, for as long as a transition may take
+// before it is reported.
+Result<void> start(Patch* const* batch, int count, Direction dir) {
+    const uint32_t goal = dir == Direction::Apply ? 1 : 0;
+    const uint64_t give_up = now_us() + uint64_t(timeout_ms) * 1000;
+    for (;;) {
+        {
+            MutexGuard g(klp_mutex);
+            if (!tr.active || same_sites(batch, count)) return start_locked(batch, count, goal);
+            if (now_us() > give_up)
+                return make_error("klp: %s is still in transition after %u ms (%d of %d threads switched); "
+                                  "wait, or revert it", tr.name, timeout_ms, tr.switched, tr.threads);
+        }
+        thread_sleep_ms(5);
+    }
 }
 
 PhaseTimes redirect_phases() { return tr.redirect; }

@@ -19,7 +19,8 @@
 // then the old code), from a finished patch or in the middle of a
 // transition.  One transition at a time.  A transition that has not
 // finished after its timeout is reported, with the threads that hold it up
-// and where they are; it goes on, and `patch revert` reverses it.
+// and where they are; it goes on, and `patch revert` reverses it.  A patch
+// of other functions waits for it, as long as that timeout.
 #pragma once
 #include <stdint.h>
 
@@ -38,11 +39,15 @@ constexpr int MAX_SITES = 64;   // stubs in klp_stubs.asm; sites are kept for go
 
 void klp_init();
 Result<void> start(Patch* const* batch, int count, Direction dir);
+// Runs fn(ctx) while no transition writes a site: a site the transition
+// thread is rewriting holds an int3 for a moment, which a planner must not see.
+Result<void> with_sites_settled(Result<void> (*fn)(void* ctx), void* ctx);
 // True while a transition covering `target` is under way.
 bool in_transition(uintptr_t target);
 // Waits (sleeping) until no transition is under way; false on timeout.
 bool wait_idle(uint64_t timeout_us);
 void set_timeout_ms(uint32_t ms);
+void set_quiet(bool quiet);   // no line per finished transition (patchtorture)
 // Waits until the transition thread has made a whole pass over every thread
 // since the call (or the transition ended): what could switch, has.
 bool wait_for_pass(uint64_t timeout_us);

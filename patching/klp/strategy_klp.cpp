@@ -19,11 +19,8 @@ public:
         return "each thread switches to the whole patch once no old function is on its stack; no CPU stopped";
     }
     Result<void> prepare(Patch& p) const override {
-        TRY_VOID(strategy_int3()->prepare(p));   // a fentry site, and the jmp it will end as
-        const auto* site = reinterpret_cast<const uint8_t*>(p.target);
-        if (!is_fentry_nop(site) && !klp::in_transition(p.target))
-            return make_error("%s: klp patches a plain fentry NOP (this site holds %02x ...: revert what is there first)",
-                              p.name, site[0]);
+        // The site as it stands between two of the transition thread's writes.
+        TRY_VOID(klp::with_sites_settled([](void* patch) { return check_site(*static_cast<Patch*>(patch)); }, &p));
         p.replacement_size = symbol_size_at(p.replacement);
         if (!p.replacement_size) return make_error("%s: no symbol at the replacement %#zx", p.name, p.replacement);
         return Ok{};
@@ -45,6 +42,16 @@ public:
     }
     bool is_safe() const override { return true; }
     bool checks_own_bytes() const override;
+
+private:
+    static Result<void> check_site(Patch& p) {
+        TRY_VOID(strategy_int3()->prepare(p));   // a fentry site, and the jmp it will end as
+        const auto* site = reinterpret_cast<const uint8_t*>(p.target);
+        if (!is_fentry_nop(site) && !klp::in_transition(p.target))
+            return make_error("%s: klp patches a plain fentry NOP (this site holds %02x ...: revert what is there first)",
+                              p.name, site[0]);
+        return Ok{};
+    }
 };
 
 bool KlpStrategy::checks_own_bytes() const { return true; }

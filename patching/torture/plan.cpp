@@ -51,7 +51,7 @@ bool Plan::fits(OpKind k, const Slot& s) const {
         case OpKind::BatchApply: return s.applied == Applied::None;
         case OpKind::Revert:
         case OpKind::BatchRevert: return s.applied != Applied::None;
-        case OpKind::Stack: return s.applied == Applied::V2;
+        case OpKind::Stack: return s.applied == Applied::V2 && !(no_stack_ >> s.family & 1);
     }
     return false;
 }
@@ -134,6 +134,8 @@ uint32_t plan_digest(uint32_t seed, int patcher, const Ownership& owned, uint64_
     Plan p;
     p.init(seed, patcher);
     for (int i = 0; i < owned.count; i++) p.own(owned.targets[i], owned.families[i]);
+    for (int f = 0; f < MAX_FAMILIES; f++)
+        if (owned.no_stack_families >> f & 1) p.forbid_stacking(f);
     for (uint64_t i = 0; i < ops; i++) p.next();
     return p.digest();
 }

@@ -54,6 +54,8 @@ public:
     void init(uint32_t seed, int patcher);
     bool own(int target, int family);   // false when MAX_OWNED are owned already
     int owned() const { return count_; }
+    // No Stack operation for this family (klp patches only a plain NOP).
+    void forbid_stacking(int family) { no_stack_ |= 1u << family; }
 
     // The next operation (never fails while at least one target is owned),
     // and the states updated as if it succeeded.
@@ -79,6 +81,7 @@ private:
     int count_ = 0;
     int families_[MAX_FAMILIES] = {};
     int family_count_ = 0;
+    uint32_t no_stack_ = 0;      // bit per family
     uint64_t ops_ = 0;
     uint32_t digest_ = FNV1A_INIT;
 };
@@ -89,6 +92,7 @@ struct Ownership {
     const int* targets;
     const int* families;
     int count;
+    uint32_t no_stack_families = 0;   // bit per family, as forbid_stacking
 };
 uint32_t plan_digest(uint32_t seed, int patcher, const Ownership& owned, uint64_t ops);
 

@@ -21,6 +21,7 @@
 #include "patching/corral.h"
 #include "patching/farjmp.h"
 #include "patching/hold.h"
+#include "patching/klp/klp.h"
 #include "patching/strategy.h"
 #include "patching/text_verify.h"
 #include "patching/torn.h"
@@ -43,7 +44,8 @@ constexpr uint32_t STEP_EVERY = 64;           // worker passes per preemption po
 constexpr uint64_t PROGRESS_US = 5000000;
 constexpr uint64_t TORTURE_CORRAL_TIMEOUT_US = 20000000;
 constexpr uint64_t INJECT_EXTRA_US = 120000000;   // at most this much longer, to let every injection run
-constexpr uint64_t PLAN_DIGEST_OPS = 1000;    // the printed digest covers this many ops per patcher
+constexpr uint64_t PLAN_DIGEST_OPS = 1000;
+constexpr uint64_t KLP_UNWIND_US = 60000000;  // the last revert's transition, with the workers stopped    // the printed digest covers this many ops per patcher
 
 // What one run patches: the strategy for each family (null: left alone).
 struct Mode {
@@ -247,8 +249,10 @@ void assign(Patcher& p, int k) {
     p.index = k;
     p.plan.init(run->seed, k);
     for (int f = 0; f < FAMILIES; f++)
-        if (run->mode.by_family[f])
+        if (const Strategy* s = run->mode.by_family[f]) {
             for (int i = k; i < PER_FAMILY; i += PATCHERS) p.plan.own(f * PER_FAMILY + i, f);
+            if (str_eq(s->name(), "klp")) p.plan.forbid_stacking(f);   // klp patches only a plain NOP
+        }
 }
 
 uint32_t plan_preview_digest() {
@@ -280,10 +284,12 @@ Result<void> define_patches() {
     return Ok{};
 }
 
-// Reverts every torture patch, top of each stack first.
+// Reverts every torture patch, top of each stack first.  A klp revert is
+// done once its transition is: only then are the sites NOPs again.
 Result<void> unwind() {
     for (int t = 0; t < TARGETS; t++)
         while (top_of(t)->state == PatchState::Applied) TRY_VOID(patch_revert(top_of(t)));
+    if (!klp::wait_idle(KLP_UNWIND_US)) return make_error("the last klp transition did not finish");
     return Ok{};
 }
 
@@ -297,7 +303,7 @@ Result<Mode> mode_for(const char* name, CorralBug bug) {
     } else {
         const Strategy* s = find_strategy(name);
         if (!s) return make_error("stress: unknown strategy '%s' (one of: %s)", name, stress_strategy_names());
-        const int family = str_eq(name, "hotpatch") ? HOT : str_eq(name, "int3") ? FENTRY : FAR;
+        const int family = str_eq(name, "hotpatch") ? HOT : str_eq(name, "int3") || str_eq(name, "klp") ? FENTRY : FAR;
         m.by_family[family] = s;
         m.control = !s->is_safe();
     }
@@ -485,6 +491,7 @@ bool run_one(const Mode& mode, const StressOptions& o) {
     const uint64_t timeout_before = corral_timeout_us();
     corral_set_timeout_us(o.inject ? INJECT_CORRAL_TIMEOUT_US : TORTURE_CORRAL_TIMEOUT_US);
     hold_set_step_hook(preemption_point);
+    klp::set_quiet(true);
     run->start_us = now_us();
     start_threads();
     if (o.inject) injector_start(o.inject);
@@ -523,6 +530,7 @@ bool run_one(const Mode& mode, const StressOptions& o) {
     if (unwound.is_error()) fail("reverting every patch at the end: %s", unwound.error());
     Result<int> cleaned = patch_cleanup_padding();
     if (cleaned.is_error()) fail("cleaning the hotpatch padding at the end: %s", cleaned.error());
+    klp::set_quiet(false);
     const TextVerifyReport text = text_verify(false);
     if (!text.table_present) fail("text verify: this build has no text hash");
     else if (text.unexplained_chunks || text.patched_ranges)
@@ -572,15 +580,15 @@ bool run_one(const Mode& mode, const StressOptions& o) {
 
 }  // namespace
 
-const char* stress_strategy_names() { return "naive corral corral-scan hotpatch int3 mixed all"; }
+const char* stress_strategy_names() { return "naive corral corral-scan hotpatch int3 stop-check klp mixed all"; }
 
 Result<bool> stress_run(const StressOptions& o) {
     if (o.seconds < 1 || o.seconds > 86400) return make_error("stress: seconds must be 1..86400, not %u", o.seconds);
     const bool all = str_eq(o.strategy, "all");
     if (all && o.bug != CorralBug::None) return make_error("stress: broken= needs strategy=corral-scan, not all");
     if (o.inject && cpu_count() < 2) return make_error("stress: inject= needs a second cpu");
-    const char* const sequence[] = {"corral-scan", "hotpatch", "int3", "mixed"};
-    Mode modes[4];
+    const char* const sequence[] = {"corral-scan", "hotpatch", "int3", "stop-check", "klp", "mixed"};
+    Mode modes[6];
     int count = 0;
     if (all)
         for (const char* s : sequence) modes[count++] = TRY(mode_for(s, CorralBug::None));
@@ -595,7 +603,8 @@ Result<bool> stress_run(const StressOptions& o) {
     int passed = 0;
     for (int i = 0; i < count; i++) passed += run_one(modes[i], o) ? 1 : 0;
     if (all)
-        kprintf("patchtorture: %s strategy=all: %d of %d runs passed (corral-scan, hotpatch, int3, mixed)\n",
+        kprintf("patchtorture: %s strategy=all: %d of %d runs passed (corral-scan, hotpatch, int3, stop-check, klp, "
+                "mixed)\n",
                 passed == count ? "SUCCESS" : "FAILURE", passed, count);
     running = false;
     return passed == count;

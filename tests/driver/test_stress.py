@@ -88,16 +88,22 @@ class Plans(unittest.TestCase):
         plan = full_plan()
         safe4 = [s for s in plan if s.cpus == 4 and not s.control and not s.inject and not s.accel]
         safe8 = [s for s in plan if s.cpus == 8 and not s.control and not s.inject]
-        self.assertEqual(sorted(s.strategy for s in safe4), ["corral-scan", "hotpatch", "int3", "mixed"])
-        self.assertTrue(all(s.flips >= 1_000_000 for s in safe4))
-        self.assertTrue(all(s.flips >= 100_000 for s in safe8) and len(safe8) == 4)
+        self.assertEqual(sorted(s.strategy for s in safe4), ["corral-scan", "hotpatch", "int3", "klp", "mixed",
+                                                             "stop-check"])
+        # The counts, for the seed's safe strategies and mixed; klp's transitions are slower.
+        seed_safe4 = [s for s in safe4 if s.strategy != "klp"]
+        seed_safe8 = [s for s in safe8 if s.strategy != "klp"]
+        self.assertTrue(all(s.flips >= 1_000_000 for s in seed_safe4))
+        self.assertTrue(all(s.flips >= 100_000 for s in seed_safe8) and len(seed_safe8) == 5)
+        self.assertTrue(all(s.flips >= 10_000 for s in safe4 + safe8 if s.strategy == "klp"))
         controls = [s for s in plan if s.control]
         self.assertEqual(sorted((s.strategy, s.broken) for s in controls),
                          [("corral", ""), ("corral-scan", "ack-before-park"), ("corral-scan", "skip-trap-frames"),
                           ("naive", "")])
         self.assertTrue(all(s.accel == "mttcg" for s in controls))   # true parallelism: torn bytes within a second
         mttcg = [s for s in plan if s.accel == "mttcg" and not s.control]
-        self.assertEqual(sorted(s.strategy for s in mttcg), ["corral-scan", "hotpatch", "int3", "mixed"])
+        self.assertEqual(sorted(s.strategy for s in mttcg), ["corral-scan", "hotpatch", "int3", "klp", "mixed",
+                                                            "stop-check"])
 
     def test_cmdline(self):
         spec = Spec("x", 4, "corral-scan", 60, flips=10, broken="skip-trap-frames", control=True, seed=3)
@@ -105,7 +111,7 @@ class Plans(unittest.TestCase):
 
     def test_short_plan_runs_every_safe_strategy_every_injection_and_every_control(self):
         plan = short_plan(15)
-        self.assertEqual(len([s for s in plan if not s.control and not s.inject]), 4)
+        self.assertEqual(len([s for s in plan if not s.control and not s.inject]), 6)
         self.assertEqual([s.inject for s in plan if s.inject], ["all"])
         self.assertEqual(len([s for s in plan if s.control]), 4)
 

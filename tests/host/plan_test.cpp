@@ -114,3 +114,30 @@ TEST(Plan, NothingOwnedGivesEmptyOps) {
     p.init(1, 0);
     EXPECT_EQ(p.next().count, 0);
 }
+
+// klp patches only a plain NOP: a family with stacking forbidden gets no
+// Stack operation and never has two versions applied, while the other
+// family still stacks.  The digest of such a plan counts the rule.
+TEST(Plan, ForbiddenStackingNeverStacksThatFamily) {
+    Plan p = make_plan(5, 0);
+    p.forbid_stacking(1);
+    int stacks[2] = {};
+    for (int i = 0; i < 20000; i++) {
+        const Op op = p.next();
+        if (op.kind == OpKind::Stack) stacks[op.family]++;
+        for (int j = 0; j < op.count; j++) {
+            if (op.family == 1) {
+                ASSERT_NE(int(p.applied_state(op.targets[j])), int(Applied::V2V3));
+            }
+        }
+    }
+    EXPECT_EQ(stacks[1], 0);
+    EXPECT_GT(stacks[0], 0);
+    int targets[16], families[16];
+    for (int i = 0; i < 16; i++) {
+        targets[i] = i;
+        families[i] = 0;
+    }
+    EXPECT_NE(plan_digest(5, 0, Ownership{targets, families, 16, 1u}, 2000),
+              plan_digest(5, 0, Ownership{targets, families, 16, 0u}, 2000));
+}
