@@ -113,7 +113,7 @@ Result<void> corral_until_clear(Patch* const* batch, int count, const PatchHooks
         }
         deferrals = deferrals + 1;   // under the transaction mutex
         if (hooks && hooks->on_deferred) hooks->on_deferred(hooks->ctx, *batch[0], d->hit, attempt);
-        thread_sleep_ms(uint32_t(attempt));   // back off: let the thread leave
+        thread_sleep_ms(uint32_t(attempt * attempt < 250 ? attempt * attempt : 250));   // back off: let it leave
     }
     char where[64];
     symbolize(batch[0]->last_deferral.eip, where, sizeof where);

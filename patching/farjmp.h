@@ -22,8 +22,12 @@ uint64_t far_jmp_deferral_count();   // deferrals by corral / corral-scan / stop
 
 // A corral whose work may find a thread in the way: the work sets
 // `deferred` and `hit` and writes nothing; corral_until_clear() then
-// releases every CPU, backs off (1, 2, 3... ms), and tries again, up to
-// MAX_DEFERRALS times, then refuses cleanly naming the thread and where it is.
+// releases every CPU, backs off, and tries again, up to MAX_DEFERRALS
+// times, then refuses cleanly naming the thread and where it is.  The
+// back-off grows as attempt^2 ms, at most 250 ms (2.5 s in all): a thread
+// preempted in the way must get its CPU back to leave, and with 8 vCPUs
+// taking turns on one host thread that took longer than the 210 ms a
+// linear 1, 2, 3... ms gave (make stress, smp8 corral-scan gave up).
 struct Deferral {
     bool deferred;
     ScanHit hit;
