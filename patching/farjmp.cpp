@@ -100,10 +100,17 @@ Result<void> far_jmp_write(Patch* const* batch, int count, Direction dir, const 
     return corral_until_clear(batch, count, hooks, far_jmp_work, &w, &w.deferral);
 }
 
+namespace {
+volatile int max_deferrals = MAX_DEFERRALS;
+}
+
+void far_jmp_set_max_deferrals(int max) { max_deferrals = max > 0 ? max : MAX_DEFERRALS; }
+
 Result<void> corral_until_clear(Patch* const* batch, int count, const PatchHooks* hooks, CorralWork work, void* ctx,
                                 Deferral* d) {
     for (int i = 0; i < count; i++) batch[i]->deferrals = 0;
-    for (int attempt = 1; attempt <= MAX_DEFERRALS; attempt++) {
+    const int limit = max_deferrals;
+    for (int attempt = 1; attempt <= limit; attempt++) {
         *d = Deferral{};
         TRY_VOID(corral_all_cpus(work, ctx));
         if (!d->deferred) return Ok{};
@@ -117,7 +124,7 @@ Result<void> corral_until_clear(Patch* const* batch, int count, const PatchHooks
     }
     char where[64];
     symbolize(batch[0]->last_deferral.eip, where, sizeof where);
-    return make_error("gave up after %d deferrals: thread %d '%s' still at %s", MAX_DEFERRALS,
+    return make_error("gave up after %d deferrals: thread %d '%s' still at %s", limit,
                       batch[0]->last_deferral.thread_id, batch[0]->last_deferral.thread_name, where);
 }
 

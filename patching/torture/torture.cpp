@@ -45,6 +45,7 @@ constexpr uint64_t PROGRESS_US = 5000000;
 constexpr uint64_t TORTURE_CORRAL_TIMEOUT_US = 20000000;
 constexpr uint64_t INJECT_EXTRA_US = 120000000;   // at most this much longer, to let every injection run
 constexpr uint64_t PLAN_DIGEST_OPS = 1000;
+constexpr int TORTURE_MAX_DEFERRALS = 100;   // see far_jmp_set_max_deferrals
 constexpr uint64_t KLP_UNWIND_US = 60000000;  // the last revert's transition, with the workers stopped    // the printed digest covers this many ops per patcher
 
 // What one run patches: the strategy for each family (null: left alone).
@@ -492,6 +493,7 @@ bool run_one(const Mode& mode, const StressOptions& o) {
     corral_set_timeout_us(o.inject ? INJECT_CORRAL_TIMEOUT_US : TORTURE_CORRAL_TIMEOUT_US);
     hold_set_step_hook(preemption_point);
     klp::set_quiet(true);
+    far_jmp_set_max_deferrals(TORTURE_MAX_DEFERRALS);
     run->start_us = now_us();
     start_threads();
     if (o.inject) injector_start(o.inject);
@@ -531,6 +533,7 @@ bool run_one(const Mode& mode, const StressOptions& o) {
     Result<int> cleaned = patch_cleanup_padding();
     if (cleaned.is_error()) fail("cleaning the hotpatch padding at the end: %s", cleaned.error());
     klp::set_quiet(false);
+    far_jmp_set_max_deferrals(0);
     const TextVerifyReport text = text_verify(false);
     if (!text.table_present) fail("text verify: this build has no text hash");
     else if (text.unexplained_chunks || text.patched_ranges)
