@@ -5,6 +5,7 @@
 #include "kernel/cpu.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
+#include "kernel/panic.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/thread.h"
 #include "kernel/sched/wait_queue.h"
@@ -54,10 +55,21 @@ Semaphore work(0);
 uint32_t timeout_ms = 10000;
 bool quiet = false;                // no "transition complete" lines (patchtorture makes thousands)
 
+// klp_choose's own code (klp_init): part of the redirect, like the stubs.
+CodeRange choose_code;
+constexpr int MAX_RANGES = MAX_SITES + 2;
+
 // What a thread must not have on its stack to switch to `goal`: the code it
 // would leave (the originals when patching, the replacements when
-// reverting), and the redirect itself (a thread stopped in it has not yet
-// been sent anywhere).
+// reverting), and the redirect itself -- the stubs, klp_common and
+// klp_choose -- since a thread stopped in it has not yet been sent
+// anywhere.  klp_choose needs naming on its own: stopped at its first
+// instructions (before its frame exists; under TCG an interrupt is taken
+// exactly there, at the start of a translation block) a thread has no
+// return address into the stubs in its EBP chain, and the caller's return
+// address (into old `outer`, say) is on its stack but in no chain either.
+// Switched there, it would read the new universe and send old `outer` to
+// new `inner` (make test saw it once: scenario.contract_klp at smp4-mttcg).
 NOT_PATCHABLE int old_code(uint32_t goal, CodeRange* out) {
     int n = 0;
     for (int i = 0; i < tr.count; i++) {
@@ -65,6 +77,7 @@ NOT_PATCHABLE int old_code(uint32_t goal, CodeRange* out) {
         out[n++] = goal ? CodeRange{s.target, s.target_end} : CodeRange{s.replacement, s.replacement_end};
     }
     out[n++] = CodeRange{uintptr_t(klp_code_start), uintptr_t(klp_code_end)};
+    out[n++] = choose_code;
     return n;
 }
 
@@ -74,7 +87,7 @@ NOT_PATCHABLE void switch_current() {
     const uint32_t goal = tr.goal;
     Thread* t = this_cpu_current();
     if (!t || t->patch_universe == goal) return;
-    CodeRange ranges[MAX_SITES + 1];
+    CodeRange ranges[MAX_RANGES];
     const int n = old_code(goal, ranges);
     if (!scan_one_thread(t, ranges, n, nullptr)) t->patch_universe = goal;
 }
@@ -86,7 +99,7 @@ NOT_PATCHABLE void wait_while_inspected(Thread* next) {
 
 struct Pass {
     uint32_t goal;
-    CodeRange ranges[MAX_SITES + 1];
+    CodeRange ranges[MAX_RANGES];
     int n;
     int threads, switched, stuck;
     ScanHit hits[MAX_STUCK];
@@ -245,6 +258,10 @@ extern "C" NOT_PATCHABLE uintptr_t klp_choose(uint32_t index) {
 }
 
 void klp_init() {
+    const uintptr_t choose = uintptr_t(&klp_choose);
+    const size_t size = symbol_size_at(choose);
+    if (!size) panic("klp: no symbol size for klp_choose");
+    choose_code = CodeRange{choose, choose + size};
     sched_set_switch_in_hook(wait_while_inspected);
     sched_add_tick_hook(switch_current);
     thread_create("klp", transition_thread, nullptr);
@@ -348,6 +365,14 @@ Result<void> start(Patch* const* batch, int count, Direction dir) {
 }
 
 PhaseTimes redirect_phases() { return tr.redirect; }
+
+bool stack_is_clear(Thread* t) {
+    MutexGuard g(klp_mutex);
+    if (!tr.active) return true;
+    CodeRange ranges[MAX_RANGES];
+    const int n = old_code(tr.goal, ranges);
+    return !scan_one_thread(t, ranges, n, nullptr);
+}
 
 Progress progress() {
     return Progress{tr.active, tr.goal, tr.threads, tr.switched, tr.stuck_count, tr.reported};

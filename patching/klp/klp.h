@@ -29,6 +29,7 @@
 
 namespace corral {
 struct Patch;
+struct Thread;
 enum class Direction;
 struct PatchHooks;
 }
@@ -62,6 +63,10 @@ struct Progress {
     bool reported;        // the timeout report was printed
 };
 Progress progress();
+// Whether the transition under way may switch `t` as its stack stands (no
+// code it would leave, no redirect code): what the tick and the transition
+// thread ask.  True when no transition is under way.  (ktests.)
+bool stack_is_clear(Thread* t);
 // The text_poke_bp phases of the last redirect to the stubs (`bench window`).
 PhaseTimes redirect_phases();
 

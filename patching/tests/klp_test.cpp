@@ -1,6 +1,7 @@
 // klp: a transition that completes under load, and one that cannot finish
 // (a thread sleeps inside the old function), which is reported after its
 // timeout and reversed by a revert.
+#include "arch/x86/trap.h"
 #include "kernel/config.h"
 #include "kernel/console/console.h"
 #include "kernel/lib/string.h"
@@ -122,6 +123,40 @@ KTEST(klp, a_stuck_transition_is_reported_and_reversed) {
     KEXPECT_EQ(sleeper_result, 2);   // it finished the old version
     KEXPECT_EQ(klp_test_sleeps_v2(0), 2);
     KEXPECT_EQ(text_verify(false).patched_bytes, before);
+}
+
+// A thread stopped at klp_choose's first instruction -- before its frame
+// exists, where TCG takes a pending interrupt -- is still being redirected:
+// the return address into the patched function's caller is on its stack
+// but in no EBP chain, so only klp_choose's own address says so.  The
+// transition must not switch it there.  (A fake thread whose one trap frame
+// is at klp_choose+0; the transition is held open by a sleeper.)
+extern "C" uintptr_t klp_choose(uint32_t index);
+KTEST(klp, a_thread_inside_klp_choose_is_not_switched) {
+    Result<PatchRecord*> defined = patch_find("klp-test") ? Result<PatchRecord*>(patch_find("klp-test"))
+                                                          : patch_define("klp-test", "klp_test_sleeps",
+                                                                         uintptr_t(&klp_test_sleeps_v2), "klp");
+    KREQUIRE(defined.is_ok());
+    PatchRecord* r = defined.value();
+    Thread* s = thread_create("klp-sleeper", sleeper, nullptr);
+    KREQUIRE(wait_until(blocked, s, 5000000));
+    KREQUIRE(patch_apply(r, find_strategy("klp")).is_ok());
+    arch::TrapFrame frame{};
+    frame.eip = uint32_t(uintptr_t(&klp_choose));
+    frame.ebp = 0;   // the frameless caller: nothing above it in the chain
+    Thread ghost{};
+    str_copy(ghost.name, "ghost", sizeof ghost.name);
+    ghost.state = ThreadState::Ready;
+    ghost.frames = &frame;
+    const bool in_choose = klp::stack_is_clear(&ghost);
+    frame.eip = uint32_t(uintptr_t(&klp_test_sleeps_v2));   // anywhere else: clear
+    const bool elsewhere = klp::stack_is_clear(&ghost);
+    KEXPECT(patch_revert(r).is_ok());
+    KEXPECT(klp::wait_idle(SETTLE_US));
+    klp_test_gate.up();
+    thread_join(s);
+    KEXPECT(!in_choose);
+    KEXPECT(elsewhere);
 }
 
 // The `nap` demo as a user types it: napping threads hold a klp transition
