@@ -99,10 +99,14 @@ bool blocked(void* t) {
     return th->state == ThreadState::Blocked && !th->on_cpu;
 }
 
+// The patch of klp_test_sleeps, defined by the first test that wants it.
+Result<PatchRecord*> sleeps_patch() {
+    if (PatchRecord* r = patch_find("klp-test")) return r;
+    return patch_define("klp-test", "klp_test_sleeps", uintptr_t(&klp_test_sleeps_v2), "klp");
+}
+
 KTEST(klp, a_stuck_transition_is_reported_and_reversed) {
-    Result<PatchRecord*> defined = patch_find("klp-test") ? Result<PatchRecord*>(patch_find("klp-test"))
-                                                          : patch_define("klp-test", "klp_test_sleeps",
-                                                                         uintptr_t(&klp_test_sleeps_v2), "klp");
+    Result<PatchRecord*> defined = sleeps_patch();
     KREQUIRE(defined.is_ok());
     PatchRecord* r = defined.value();
     const int before = text_verify(false).patched_bytes;
@@ -133,9 +137,7 @@ KTEST(klp, a_stuck_transition_is_reported_and_reversed) {
 // is at klp_choose+0; the transition is held open by a sleeper.)
 extern "C" uintptr_t klp_choose(uint32_t index);
 KTEST(klp, a_thread_inside_klp_choose_is_not_switched) {
-    Result<PatchRecord*> defined = patch_find("klp-test") ? Result<PatchRecord*>(patch_find("klp-test"))
-                                                          : patch_define("klp-test", "klp_test_sleeps",
-                                                                         uintptr_t(&klp_test_sleeps_v2), "klp");
+    Result<PatchRecord*> defined = sleeps_patch();
     KREQUIRE(defined.is_ok());
     PatchRecord* r = defined.value();
     Thread* s = thread_create("klp-sleeper", sleeper, nullptr);
