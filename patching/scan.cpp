@@ -62,6 +62,39 @@ NOT_PATCHABLE void walk_ebp_chain(Search& s, Thread* t, uintptr_t ebp) {
 // exit and have their stacks unmapped while we read.
 NOT_PATCHABLE bool load(const uint32_t* p, uint32_t* out) { return safe_read_u32(p, out) == 0; }
 
+// Where the thread was when each trap frame was made (an interrupt, an
+// exception, a corral's IPI), and the return addresses above each.
+//
+// The EBP chain alone misses one: interrupted in a function's prologue
+// (before `push ebp; mov ebp, esp` has made its frame) or its epilogue
+// (after `leave`), the return address into its caller is on top of the
+// stack, and EBP is still the caller's frame, whose own return address is
+// one level up.  TCG takes interrupts exactly there -- at the start of a
+// translation block, and a call ends one.  So a thread inside old `outer`,
+// interrupted on the first instruction of a function `outer` calls, looked
+// clear of `outer` (patchtorture's contract pairs caught klp switching it
+// there).  The two words at the interrupted stack pointer are counted as
+// return addresses too: [esp] before the push and after the leave,
+// [esp + 4] between the push and the mov.  A word that only looks like one
+// makes the scan more careful, never less.
+NOT_PATCHABLE void walk_trap_frames(Search& s, Thread* t) {
+    if (corral_bug() == CorralBug::SkipTrapFrames) return;   // the broken scan (a negative control)
+    int n = 0;
+    for (arch::TrapFrame* f = t->frames; f && n < MAX_CHAIN; n++) {
+        uint32_t eip, ebp, prev;
+        if (!load(&f->eip, &eip) || !load(&f->ebp, &ebp) || !load(reinterpret_cast<const uint32_t*>(&f->prev), &prev))
+            return;
+        record(s, t, eip, "trap frame");
+        const auto* top = reinterpret_cast<const uint32_t*>(uintptr_t(f->interrupted_esp()));
+        for (int i = 0; i < 2; i++) {
+            uint32_t word;
+            if (load(top + i, &word)) record(s, t, word, "return address (no frame yet)");
+        }
+        walk_ebp_chain(s, t, ebp);
+        f = reinterpret_cast<arch::TrapFrame*>(uintptr_t(prev));
+    }
+}
+
 NOT_PATCHABLE void scan_thread(Thread* t, void* ctx) {
     Search& s = *static_cast<Search*>(ctx);
     if (t == this_cpu_current()) {
@@ -75,16 +108,7 @@ NOT_PATCHABLE void scan_thread(Thread* t, void* ctx) {
             walk_ebp_chain(s, t, ebp);
         }
     }
-    if (corral_bug() == CorralBug::SkipTrapFrames) return;   // the broken scan (a negative control)
-    int n = 0;
-    for (arch::TrapFrame* f = t->frames; f && n < MAX_CHAIN; n++) {
-        uint32_t eip, ebp, prev;
-        if (!load(&f->eip, &eip) || !load(&f->ebp, &ebp) || !load(reinterpret_cast<const uint32_t*>(&f->prev), &prev))
-            return;
-        record(s, t, eip, "trap frame");
-        walk_ebp_chain(s, t, ebp);
-        f = reinterpret_cast<arch::TrapFrame*>(uintptr_t(prev));
-    }
+    walk_trap_frames(s, t);
 }
 
 }  // namespace
@@ -101,6 +125,15 @@ NOT_PATCHABLE bool scan_one_thread(Thread* t, const CodeRange* ranges, int count
     Search s{ranges, count, ScanMode::Function, false, {}};
     scan_thread(t, &s);
     if (s.found && hit) *hit = s.hit;
+    return s.found;
+}
+
+NOT_PATCHABLE bool scan_current_caller(uintptr_t return_address, uintptr_t ebp, const CodeRange* ranges, int count) {
+    Thread* t = this_cpu_current();
+    Search s{ranges, count, ScanMode::Function, false, {}};
+    record(s, t, return_address, "return address");
+    walk_ebp_chain(s, t, ebp);
+    walk_trap_frames(s, t);
     return s.found;
 }
 

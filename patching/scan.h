@@ -39,5 +39,9 @@ struct CodeRange {
 };
 struct Thread;
 bool scan_one_thread(Thread* t, const CodeRange* ranges, int count, ScanHit* hit);
+// The calling thread as its caller left it, at a function's entry (klp's
+// redirect): that return address, the EBP chain from that frame pointer,
+// and its trap frames.  The thread must not be switched out meanwhile.
+bool scan_current_caller(uintptr_t return_address, uintptr_t ebp, const CodeRange* ranges, int count);
 
 }  // namespace corral

@@ -29,10 +29,13 @@ Thread main_thread;
 
 volatile int thread_total = 0;   // registered: alive, or dead and not yet freed
 
+volatile uint32_t initial_patch_universe = 0;   // under threads_lock
+
 void register_thread(Thread* t, const char* name) {
     str_copy(t->name, name, sizeof t->name);
     SpinlockGuard g(threads_lock);
     t->id = next_id++;
+    t->patch_universe = initial_patch_universe;
     t->all_next = all_threads;
     all_threads = t;
     thread_total = thread_total + 1;
@@ -136,15 +139,19 @@ const char* thread_state_name(ThreadState s) {
 
 Thread* current_thread() { return this_cpu_current(); }
 
-namespace {
-volatile uint32_t initial_patch_universe = 0;
-}  // namespace
+void thread_set_initial_patch_universe(uint32_t universe) {
+    SpinlockGuard g(threads_lock);
+    initial_patch_universe = universe;
+}
 
-void thread_set_initial_patch_universe(uint32_t universe) { initial_patch_universe = universe; }
+void thread_set_patch_universes(uint32_t every_thread, uint32_t new_threads) {
+    SpinlockGuard g(threads_lock);
+    for (Thread* t = all_threads; t; t = t->all_next) t->patch_universe = every_thread;
+    initial_patch_universe = new_threads;
+}
 
 Thread* thread_create(const char* name, void (*entry)(void*), void* arg, uint32_t affinity) {
     Thread* t = new Thread();
-    t->patch_universe = initial_patch_universe;
     t->entry = entry;
     t->arg = arg;
     t->affinity = affinity;

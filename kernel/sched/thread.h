@@ -55,8 +55,13 @@ struct Thread {
 };
 
 // The patch_universe every new thread starts with (patching/klp: a new
-// thread has no old function on its stack, so it starts where a transition goes).
+// thread has no old function on its stack, so it starts where a transition
+// goes, once it may).  A thread takes it as it joins the thread list, under
+// the list's lock: so it is either among the threads that
+// thread_set_patch_universes sets, or starts with the value set there.
 void thread_set_initial_patch_universe(uint32_t universe);
+// Every thread's patch_universe, and the one new threads start with, at once.
+void thread_set_patch_universes(uint32_t every_thread, uint32_t new_threads);
 
 // Creates a thread and makes it runnable.  `affinity` is a CPU bitmask.
 Thread* thread_create(const char* name, void (*entry)(void*), void* arg, uint32_t affinity = AFFINITY_ANY);

@@ -11,6 +11,7 @@
 #include "kernel/sched/wait_queue.h"
 #include "kernel/symbols.h"
 #include "kernel/sync/cross_cpu.h"
+#include "kernel/sync/spinlock.h"
 #include "kernel/time.h"
 #include "patching/layout.h"
 #include "patching/phase_clock.h"
@@ -30,12 +31,21 @@ constexpr int MAX_STUCK = 4;      // threads named in a report
 struct Site {
     uintptr_t target, target_end;
     uintptr_t replacement, replacement_end;
+    // Whether the transition under way covers the site; if not, the site
+    // means what its settled text means: the replacement, or the original.
+    volatile bool covered;
+    volatile bool settled_new;
 };
 Site sites[MAX_SITES];
 int site_count = 0;
 
 struct Transition {
     volatile bool active;
+    // Threads may be switched: only once every site of the transition
+    // leads to its stub.  Until then a thread switched at one site could
+    // meet another that still holds the old text -- new `outer` calling the
+    // old `inner` while text_poke_bp is still on its way to that site.
+    volatile bool switching;
     volatile uint32_t goal;        // 1: to the replacements, 0: back to the originals
     int site[MAX_SITES];
     int count;
@@ -83,7 +93,7 @@ NOT_PATCHABLE int old_code(uint32_t goal, CodeRange* out) {
 
 // The running thread, from its CPU's timer tick: it is not moving.
 NOT_PATCHABLE void switch_current() {
-    if (!tr.active) return;
+    if (!tr.switching) return;
     const uint32_t goal = tr.goal;
     Thread* t = this_cpu_current();
     if (!t || t->patch_universe == goal) return;
@@ -142,6 +152,16 @@ void inspect(Thread* t, void* ctx) {
 
 Result<void> poke_sites(uint32_t goal_bytes_kind);
 
+// Marks the transition's sites covered by it, or settled (to the
+// replacements if `settled_new`).  Under klp_mutex.
+void cover_sites(bool covered, uint32_t settled_new) {
+    for (int i = 0; i < tr.count; i++) {
+        Site& s = sites[tr.site[i]];
+        if (!covered) s.settled_new = settled_new;
+        s.covered = covered;
+    }
+}
+
 void print_stuck(const char* prefix) {
     for (int i = 0; i < tr.stuck_count && i < MAX_STUCK; i++) {
         const ScanHit& h = tr.stuck[i];
@@ -171,6 +191,8 @@ void run_pass() {
             kprintf("klp: %s: finishing the transition: %s; will try again\n", tr.name, done.error());
             return;
         }
+        cover_sites(false, p.goal);
+        tr.switching = false;
         tr.active = false;
         if (!quiet)
             kprintf("klp: %s: transition %s complete (%d threads)\n", tr.name, p.goal ? "to the patch" : "back",
@@ -223,7 +245,8 @@ int site_for(const Patch& p) {
             return i;
         }
     if (site_count == MAX_SITES) return -1;
-    sites[site_count] = Site{p.target, p.target + p.target_size, p.replacement, p.replacement + p.replacement_size};
+    sites[site_count] =
+        Site{p.target, p.target + p.target_size, p.replacement, p.replacement + p.replacement_size, false, false};
     return site_count++;
 }
 
@@ -242,18 +265,52 @@ bool same_sites(Patch* const* batch, int count) {
 
 }  // namespace
 
-// Where the current thread goes from site `index`: called by klp_common.
-// No push_cli here: this_cpu_current() is one gs-relative load, so it is
-// this thread even if it moves to another CPU right after, and its universe
-// cannot change while it is in klp code (no switch finds it clean there).
-// A cli window here would be worse than useless: a tick that came during it
-// is taken at the pop_cli, so nearly every tick would find a caller in a
-// tight loop inside klp code, and the tick could never switch it (seen at
-// -smp 1: a transition under load that never finished).
-extern "C" NOT_PATCHABLE uintptr_t klp_choose(uint32_t index) {
+namespace {
+
+// A thread not yet switched, entering a function of the transition: if
+// nothing of the code it would leave is on its stack -- from its caller's
+// return address down, and under every trap frame -- it switches here, on
+// its way in.  The tick and the transition thread see only where a thread
+// happens to be stopped; a thread in a tight loop over a patched function
+// can be stopped inside it every time (a deterministic emulator's timer
+// comes at the same point of the loop: Bochs never let such a transition
+// finish), but it enters with a clear stack on every turn.
+//
+// Interrupts are off for the check, so the thread stays on this CPU until
+// it has decided: the transition thread leaves a running thread alone, so
+// it cannot count this one as switched (and finish) in between.
+NOT_PATCHABLE void switch_at_entry(Thread* t, const RedirectFrame& f) {
+    InterruptGuard no_ticks;
+    const uint32_t goal = tr.goal;
+    if (!tr.switching || t->patch_universe == goal) return;
+    CodeRange ranges[MAX_RANGES];
+    const int n = old_code(goal, ranges);
+    if (!scan_current_caller(f.return_address, f.ebp, ranges, n)) t->patch_universe = goal;
+}
+
+}  // namespace
+
+// Where the current thread goes from the site klp_common came from.  It
+// keeps interrupts on: this_cpu_current() is one gs-relative load, so it
+// is this thread even if it moves to another CPU right after, and its
+// universe cannot change while it is in klp code (no switch finds it clean
+// there).  A cli window on every call would be worse than useless: a tick
+// that came during it is taken at the pop_cli, so nearly every tick would
+// find a caller in a tight loop inside klp code (seen at -smp 1).  Only a
+// thread not yet switched turns them off, to try switching at the entry.
+extern "C" NOT_PATCHABLE uintptr_t klp_choose(const RedirectFrame* f) {
     Thread* t = this_cpu_current();
+    const Site& s = sites[f->index];
+    // A thread can reach a stub after its site has settled: it took the
+    // site's jmp just before the last write and then waited (preempted, or
+    // its vCPU unscheduled), or it ran a translation of the jmp that QEMU's
+    // TCG had not yet dropped.  It has no business with the universes of
+    // whatever transition is under way now: it goes where the settled text
+    // goes.  (patchtorture's contract pairs caught such a thread reading
+    // the next transition's universe: new `outer`, then old `inner`.)
+    if (!s.covered) return s.settled_new ? s.replacement : s.target + SITE_BYTES;
+    if (t && tr.switching && t->patch_universe != tr.goal) switch_at_entry(t, *f);
     const bool patched = t && t->patch_universe;
-    const Site& s = sites[index];
     return patched ? s.replacement : s.target + SITE_BYTES;
 }
 
@@ -330,16 +387,23 @@ Result<void> start_locked(Patch* const* batch, int count, uint32_t goal) {
     tr.started_us = now_us();
     tr.reported = false;
     tr.threads = tr.switched = tr.stuck_count = 0;
-    // Everyone starts where the text is now; new threads where it goes.
-    thread_set_initial_patch_universe(goal);
-    for_each_thread([](Thread* t, void* g) { t->patch_universe = 1 - *static_cast<uint32_t*>(g); },
-                    const_cast<uint32_t*>(&goal));
+    // Everyone starts where the text is now, and so do threads created
+    // while the sites are being redirected: a thread already in the goal's
+    // universe would take the new version at a site redirected first and
+    // the old one at a site not yet redirected.  Once every site leads to
+    // its stub, new threads start where the transition goes.
+    tr.switching = false;
+    thread_set_patch_universes(1 - goal, 1 - goal);
+    cover_sites(true, 0);
     tr.active = true;
     Result<void> redirected = poke_sites(1);
     if (redirected.is_error()) {
+        cover_sites(false, 1 - goal);
         tr.active = false;
         return redirected;
     }
+    thread_set_initial_patch_universe(goal);
+    tr.switching = true;
     tr.redirect = phase_clock_read();   // before the transition thread's own pokes
     work.up();
     return Ok{};

@@ -9,9 +9,10 @@
 //      to the replacement, by that thread's universe (klp_stubs.asm);
 //   3. each thread is switched to the goal once none of the patch's old
 //      functions (and no stub) is on its stack -- by the timer tick for the
-//      thread a CPU is running, and by the transition thread `klp` for
-//      threads that are switched out, which the scheduler's switch-in hook
-//      keeps from running while they are inspected;
+//      thread a CPU is running, by the transition thread `klp` for threads
+//      that are switched out (the scheduler's switch-in hook keeps them
+//      from running while they are inspected), and by the redirect itself
+//      when the thread enters a function of the patch with a clear stack;
 //   4. when every thread has switched, each site becomes a plain
 //      `jmp replacement`: the per-thread choice leaves the hot path and a
 //      finished patch costs what an int3 patch costs.
@@ -70,4 +71,18 @@ bool stack_is_clear(Thread* t);
 // The text_poke_bp phases of the last redirect to the stubs (`bench window`).
 PhaseTimes redirect_phases();
 
+// What klp_common (klp_stubs.asm) hands klp_choose: pushad's registers (the
+// caller's, unchanged), the stub's site index, and the return address into
+// the patched function's caller.
+struct RedirectFrame {
+    uint32_t edi, esi, ebp, esp, ebx, edx, ecx, eax;
+    uint32_t index;
+    uint32_t return_address;
+};
+static_assert(sizeof(RedirectFrame) == 40, "klp_stubs.asm's layout");
+
 }  // namespace corral::klp
+
+// Where the current thread goes from a site: the replacement or the old
+// body past its NOP (and, on the way, switches a thread whose stack is clear).
+extern "C" uintptr_t klp_choose(const corral::klp::RedirectFrame* f);

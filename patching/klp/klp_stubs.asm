@@ -5,6 +5,8 @@
 ; which asks klp_choose() where the *current thread* goes -- the new
 ; function, or the old body right after its NOP -- and goes there with the
 ; stack exactly as the caller left it: the destination runs as if called.
+; klp_choose also sees that stack (the caller's return address and frame
+; pointer), to switch a thread whose stack is clear right there.
 ;
 ; Everything here is not patchable, and the scan treats a thread stopped
 ; anywhere in [klp_code_start, klp_code_end) as not yet decided.
@@ -29,7 +31,7 @@ klp_stubs:
 ; [esp] = the site's index, [esp + 4] = the caller's return address.
 klp_common:
     pushad                            ; every register the function was called with
-    push dword [esp + 32]
+    push esp                          ; klp_choose's RedirectFrame: those, the index, the return address
     call klp_choose                   ; eax = where this thread goes
     add esp, 4
     mov [esp + 32], eax               ; the index's slot now holds the destination

@@ -83,7 +83,7 @@ void nap_stop() { nap.stop = true; }
 
 void nap_sleep(uint32_t ms) {
     const uint64_t end = now_us() + uint64_t(ms) * 1000;
-    while (!nap.stop && now_us() < end) thread_sleep_ms(ms < 10 ? ms : 10);
+    while (!nap.stop && now_us() < end) thread_sleep_ms(ms < 50 ? ms : 50);
 }
 
 NapCounts nap_counts() { return NapCounts{nap.running, nap.entered, nap.calls[0], nap.calls[1]}; }

@@ -42,6 +42,7 @@ public:
     }
     bool is_safe() const override { return true; }
     bool checks_own_bytes() const override;
+    bool consistent_across_functions() const override;
 
 private:
     static Result<void> check_site(Patch& p) {
@@ -55,6 +56,7 @@ private:
 };
 
 bool KlpStrategy::checks_own_bytes() const { return true; }
+bool KlpStrategy::consistent_across_functions() const { return true; }
 
 }  // namespace
 

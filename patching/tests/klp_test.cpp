@@ -9,6 +9,7 @@
 #include "kernel/cpu.h"
 #include "kernel/sched/thread.h"
 #include "kernel/sched/wait_queue.h"
+#include "kernel/sync/spinlock.h"
 #include "kernel/test/ktest.h"
 #include "kernel/time.h"
 #include "patching/demo_targets.h"
@@ -27,6 +28,8 @@ extern "C" __attribute__((noipa)) int klp_test_sleeps(int x) {
     return x + 1;
 }
 extern "C" __attribute__((noipa)) int klp_test_sleeps_v2(int x) { return x + 2; }
+extern "C" __attribute__((noipa)) int klp_test_plain(int x) { return x + 1; }
+extern "C" __attribute__((noipa)) int klp_test_plain_v2(int x) { return x + 2; }
 
 namespace {
 
@@ -135,7 +138,6 @@ KTEST(klp, a_stuck_transition_is_reported_and_reversed) {
 // but in no EBP chain, so only klp_choose's own address says so.  The
 // transition must not switch it there.  (A fake thread whose one trap frame
 // is at klp_choose+0; the transition is held open by a sleeper.)
-extern "C" uintptr_t klp_choose(uint32_t index);
 KTEST(klp, a_thread_inside_klp_choose_is_not_switched) {
     Result<PatchRecord*> defined = sleeps_patch();
     KREQUIRE(defined.is_ok());
@@ -161,6 +163,48 @@ KTEST(klp, a_thread_inside_klp_choose_is_not_switched) {
     KEXPECT(elsewhere);
 }
 
+// A thread not yet switched that enters a function of the transition with
+// nothing of the patch on its stack switches right there, and runs the new
+// version.  With interrupts off around the call, neither the tick nor the
+// transition thread can have switched it: only the redirect can.  (Without
+// that, a thread in a tight loop over a patched function may be found
+// inside it at every tick -- under Bochs, every time -- and the transition
+// never finishes.)  The sleeper holds the transition open meanwhile.
+KTEST(klp, a_thread_entering_with_a_clear_stack_switches_there) {
+    Result<PatchRecord*> sleeps = sleeps_patch();
+    KREQUIRE(sleeps.is_ok());
+    PatchRecord* plain = patch_find("klp-test-plain");
+    if (!plain) {
+        Result<PatchRecord*> defined =
+            patch_define("klp-test-plain", "klp_test_plain", uintptr_t(&klp_test_plain_v2), "klp");
+        KREQUIRE(defined.is_ok());
+        plain = defined.value();
+    }
+    Thread* s = thread_create("klp-sleeper", sleeper, nullptr);
+    KREQUIRE(wait_until(blocked, s, 5000000));
+    PatchRecord* both[] = {sleeps.value(), plain};
+    KREQUIRE(patch_apply_batch(both, 2, find_strategy("klp")).is_ok());
+    KEXPECT(klp::progress().active);
+    int got;
+    uint32_t universe_after;
+    {
+        InterruptGuard no_ticks;
+        Thread* me = current_thread();
+        me->patch_universe = 0;   // as every thread was when the transition began
+        got = klp_test_plain(40);
+        universe_after = me->patch_universe;
+        me->patch_universe = 1;   // (without the switch at entry: done by hand, not to hold the revert up)
+    }
+    KEXPECT_EQ(got, 42);
+    KEXPECT_EQ(universe_after, 1u);
+    KEXPECT(patch_revert_batch(both, 2).is_ok());
+    KEXPECT(klp::wait_idle(SETTLE_US));
+    klp_test_gate.up();
+    thread_join(s);
+    KEXPECT_EQ(sleeper_result, 2);
+    KEXPECT_EQ(klp_test_plain(40), 41);
+}
+
 // The `nap` demo as a user types it: napping threads hold a klp transition
 // of the built-in `napper` while they sleep inside demo_napper, `patch
 // status` names them, and once `nap stop` wakes them the transition ends.
@@ -174,10 +218,22 @@ KTEST(klp, nap_holds_a_transition_until_the_nappers_leave) {
     thread_sleep_ms(20);   // into demo_napper's sleep
     KREQUIRE(shell_execute("patch apply napper klp") == 0);
     KEXPECT(klp::wait_for_pass(SETTLE_US));
+    // A napper wakes now and then to look at the clock, and a thread that
+    // is running cannot be located ("waits for its CPU's next tick"): ask
+    // again until both are seen asleep where they are.
     static char out[2048];
-    console_capture_begin(out, sizeof out);
-    shell_execute("patch status napper");
-    console_capture_end();
+    auto both_located = [] {
+        return str_contains(out, "'napper0' at corral::demo_napper+") &&
+               str_contains(out, "'napper1' at corral::demo_napper+");
+    };
+    const uint64_t located_by = now_us() + SETTLE_US;
+    for (;;) {
+        console_capture_begin(out, sizeof out);
+        shell_execute("patch status napper");
+        console_capture_end();
+        if (both_located() || now_us() >= located_by) break;
+        thread_sleep_ms(20);
+    }
     KEXPECT(str_contains(out, "transition to the patch"));
     KEXPECT(str_contains(out, "'napper0' at corral::demo_napper+"));
     KEXPECT(str_contains(out, "'napper1' at corral::demo_napper+"));
