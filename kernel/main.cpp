@@ -108,10 +108,11 @@ bool apply_boot_patches(const char* list) {
     if (options.has_stress) {
         char line[192], flips[24] = "";
         if (options.has_flips) format(flips, sizeof flips, " flips=%u", options.flips);
-        format(line, sizeof line, "stress %u %s seed=%u%s%s%s%s%s", options.stress_seconds,
+        format(line, sizeof line, "stress %u %s seed=%u%s%s%s%s%s%s", options.stress_seconds,
                options.has_strategy ? options.strategy : "all", options.has_seed ? options.seed : 1u, flips,
                options.has_inject ? " inject=" : "", options.has_inject ? options.inject : "",
-               options.has_broken ? " broken=" : "", options.has_broken ? options.broken : "");
+               options.has_broken ? " broken=" : "", options.has_broken ? options.broken : "",
+               options.has_contract ? " contract=strict" : "");
         ok = shell_execute(line) == 0 && ok;
     }
     if (options.has_seed && !options.has_stress)
@@ -122,6 +123,8 @@ bool apply_boot_patches(const char* list) {
         kprintf("inject=%s: only stress= injects faults; ignored\n", options.inject);
     if (options.has_broken && !options.has_stress)
         kprintf("broken=%s: only stress= uses a broken corral; ignored\n", options.broken);
+    if (options.has_contract && !options.has_stress)
+        kprintf("contract=%s: only stress= checks contract pairs; ignored\n", options.contract);
     if (options.has_strategy && !options.has_demo && !options.has_stress)
         kprintf("strategy=%s: only demo= and stress= use a strategy; ignored\n", options.strategy);
     if (options.has_bench) {

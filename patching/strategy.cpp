@@ -24,6 +24,7 @@ const Strategy* find_strategy(const char* name) {
 }
 
 bool Strategy::checks_own_bytes() const { return false; }
+bool Strategy::consistent_across_functions() const { return false; }
 
 Edit jmp_rel32_edit(uintptr_t at, uintptr_t to) {
     const uint32_t rel = uint32_t(to - (at + JMP_REL32_LENGTH));

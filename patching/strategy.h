@@ -71,6 +71,10 @@ public:
     // (klp's sites point at its redirect until every thread has switched).
     // (Out of line, in strategy.cpp: an inline one lands in a COMDAT section, see farjmp.h.)
     virtual bool checks_own_bytes() const;
+    // Whether a multi-function patch switches consistently: no thread ever
+    // runs an old function of the patch and a new one in one call chain
+    // (stop-check, klp; docs/consistency.md).
+    virtual bool consistent_across_functions() const;
 
 protected:
     ~Strategy() = default;

@@ -101,7 +101,10 @@ public:
         return corral_until_clear(b, n, h, stop_check_work, &w, &w.deferral);
     }
     bool is_safe() const override { return true; }
+    bool consistent_across_functions() const override;
 };
+// Out of line, as Strategy's own (farjmp.h says why).
+bool StopCheckStrategy::consistent_across_functions() const { return true; }
 
 }  // namespace
 

@@ -34,9 +34,11 @@ void Plan::init(uint32_t seed, int patcher) {
     rng_ = Rng(uint64_t(seed) << 8 | uint32_t(patcher));
 }
 
-bool Plan::own(int target, int family) {
-    if (count_ == MAX_OWNED) return false;
-    slots_[count_++] = Slot{target, family, Applied::None};
+bool Plan::own(int target, int family, int partner) {
+    const int size = partner < 0 ? 1 : 2;
+    if (owned_ + size > MAX_OWNED) return false;
+    slots_[count_++] = Slot{target, partner, family, Applied::None};
+    owned_ += size;
     for (int i = 0; i < family_count_; i++)
         if (families_[i] == family) return true;
     if (family_count_ < MAX_FAMILIES) families_[family_count_++] = family;
@@ -58,6 +60,7 @@ bool Plan::fits(OpKind k, const Slot& s) const {
 
 void Plan::take(Op& op, Slot& s) {
     op.targets[op.count++] = s.target;
+    if (s.partner >= 0) op.targets[op.count++] = s.partner;
     switch (op.kind) {
         case OpKind::Apply:
         case OpKind::BatchApply: s.applied = op.version == 2 ? Applied::V2 : Applied::V3; break;
@@ -111,11 +114,13 @@ Op Plan::next() {
     op.version = op.kind == OpKind::Stack ? 3 : (op.kind == OpKind::Apply || op.kind == OpKind::BatchApply)
                                                     ? 2 + int(rng_.below(2))
                                                     : 0;
-    // Pick `want` distinct slots: a partial Fisher-Yates shuffle.
+    // Pick `want` distinct slots: a partial Fisher-Yates shuffle.  A pair
+    // that would not fit in the batch any more ends it.
     for (int i = 0; i < want; i++) {
         const int j = i + int(rng_.below(uint32_t(n - i)));
         const int chosen = fitting[j];
         fitting[j] = fitting[i];
+        if (op.count + (slots_[chosen].partner < 0 ? 1 : 2) > MAX_BATCH) break;
         take(op, slots_[chosen]);
     }
     mix(uint32_t(op.kind) | uint32_t(op.family) << 8 | uint32_t(op.version) << 16 | uint32_t(op.count) << 24);
@@ -126,14 +131,15 @@ Op Plan::next() {
 
 Applied Plan::applied_state(int target) const {
     for (int i = 0; i < count_; i++)
-        if (slots_[i].target == target) return slots_[i].applied;
+        if (slots_[i].target == target || slots_[i].partner == target) return slots_[i].applied;
     return Applied::None;
 }
 
 uint32_t plan_digest(uint32_t seed, int patcher, const Ownership& owned, uint64_t ops) {
     Plan p;
     p.init(seed, patcher);
-    for (int i = 0; i < owned.count; i++) p.own(owned.targets[i], owned.families[i]);
+    for (int i = 0; i < owned.count; i++)
+        p.own(owned.targets[i], owned.families[i], owned.partners ? owned.partners[i] : -1);
     for (int f = 0; f < MAX_FAMILIES; f++)
         if (owned.no_stack_families >> f & 1) p.forbid_stacking(f);
     for (uint64_t i = 0; i < ops; i++) p.next();

@@ -8,7 +8,9 @@
 // never on timing: the same seed gives the same sequence, and its digest
 // says so.  Patchers own disjoint targets, which keeps two patchers from
 // changing each other's state (they still race in the kernel: both ask for
-// corrals and sync rounds at once).
+// corrals and sync rounds at once).  A target owned with a partner (a
+// contract pair, targets.h) is one unit: every operation that takes one
+// takes both, to the same version, so they form a multi-function patch.
 #pragma once
 #include <stdint.h>
 
@@ -50,10 +52,11 @@ private:
 
 class Plan {
 public:
-    // One owned target: its id and family.
     void init(uint32_t seed, int patcher);
-    bool own(int target, int family);   // false when MAX_OWNED are owned already
-    int owned() const { return count_; }
+    // One owned target, its family and its partner (-1: none), which no
+    // other slot may own; false when MAX_OWNED targets are owned already.
+    bool own(int target, int family, int partner = -1);
+    int owned() const { return owned_; }
     // No Stack operation for this family (klp patches only a plain NOP).
     void forbid_stacking(int family) { no_stack_ |= 1u << family; }
 
@@ -68,6 +71,7 @@ public:
 private:
     struct Slot {
         int target;
+        int partner;   // -1: none
         int family;
         Applied applied;
     };
@@ -78,7 +82,8 @@ private:
 
     Rng rng_;
     Slot slots_[MAX_OWNED] = {};
-    int count_ = 0;
+    int count_ = 0;    // slots
+    int owned_ = 0;    // targets
     int families_[MAX_FAMILIES] = {};
     int family_count_ = 0;
     uint32_t no_stack_ = 0;      // bit per family
@@ -93,6 +98,7 @@ struct Ownership {
     const int* families;
     int count;
     uint32_t no_stack_families = 0;   // bit per family, as forbid_stacking
+    const int* partners = nullptr;    // per target, -1 for none; null: no pairs
 };
 uint32_t plan_digest(uint32_t seed, int patcher, const Ownership& owned, uint64_t ops);
 

@@ -106,9 +106,15 @@ Behavior behavior_of(int target) {
         case 3: return Behavior::Spinlock;
         case 4:
         case 5: return Behavior::Mutual;
+        case 6:
+        case 8: return Behavior::Outer;
+        case 7:
+        case 9: return Behavior::Inner;
         default: return Behavior::Plain;
     }
 }
+
+int contract_inner(int target) { return behavior_of(target) == Behavior::Outer ? target + 1 : -1; }
 
 void targets_init() {
     for (int i = 0; i < PER_FAMILY; i++) {
@@ -146,15 +152,16 @@ uint32_t stepped(TargetFn fn, CallCtx* c) {
     return r;
 }
 
-void check_result(CallCtx* c, int id, uint32_t r) {
+int check_result(CallCtx* c, int id, uint32_t r) {
     const int version = int(r >> 16 & 0xff);
     if (version < 1 || version > 3 || r != signature(id, version)) {
         c->bad++;
         c->bad_signature = r;
         c->bad_target = id;
-        return;
+        return 0;
     }
     c->seen[id][version]++;
+    return version;
 }
 
 }  // namespace
@@ -170,9 +177,9 @@ void call_target_stepped(CallCtx* c, int id) {
     check_result(c, id, stepped(table[id].fn, c));
 }
 
-void call_target(CallCtx* c, int id) {
+int call_target(CallCtx* c, int id) {
     c->made[id]++;
-    check_result(c, id, table[id].fn(c));
+    return check_result(c, id, table[id].fn(c));
 }
 
 // Every version of every target ends up here with its signature.
@@ -209,7 +216,20 @@ extern "C" uint32_t torture_body(CallCtx* c, uint32_t sig) {
                 c->depth--;
             }
             break;
+        case Behavior::Outer: {
+            const int inner_version = call_target(c, contract_inner(id));
+            const int family = id / PER_FAMILY;
+            c->contract_calls[family]++;
+            if (inner_version && inner_version != version) {
+                c->contract_breaks[family]++;
+                c->break_outer = id;
+                c->break_outer_version = version;
+                c->break_inner_version = inner_version;
+            }
+            break;
+        }
         case Behavior::Plain:
+        case Behavior::Inner:
         case Behavior::Timer: break;
     }
     return sig;

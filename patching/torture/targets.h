@@ -12,7 +12,16 @@
 // counts are conserved: calls made == calls counted == calls seen, per
 // target and version.  Within each family, target 0 is also called from
 // the timer interrupt, 1 sleeps inside itself, 2 recurses, 3 takes a
-// spinlock, 4 and 5 call each other; the rest are plain.
+// spinlock, 4 and 5 call each other, and 6 and 8 are contract pairs with 7
+// and 9; the rest are plain.
+//
+// A contract pair is an `outer` that calls its `inner`, always patched
+// together (one multi-function patch: the plan never moves one without the
+// other) and to the same version: version k of outer expects version k of
+// inner, as in the `contract` scenario.  The caller's context counts the
+// outer calls whose inner ran another version.  A strategy that switches a
+// patch's functions consistently (stop-check, klp) must have none; hotpatch
+// and int3 switch each function at its entry, and have some.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -26,8 +35,10 @@ constexpr int TARGETS = FAMILIES * PER_FAMILY;
 constexpr int VERSIONS = 4;                   // indices 1..3 used
 const char* family_name(int family);
 
-enum class Behavior : uint8_t { Plain, Timer, Sleeps, Recursive, Spinlock, Mutual };
+enum class Behavior : uint8_t { Plain, Timer, Sleeps, Recursive, Spinlock, Mutual, Outer, Inner };
 Behavior behavior_of(int target);
+// An outer's inner (target + 1); -1 for a target that is no outer.
+int contract_inner(int target);
 
 // 3f <id> <version> 5a: far_targets.asm builds the same bytes.
 constexpr uint32_t signature(int target, int version) {
@@ -45,6 +56,9 @@ struct CallCtx {
     int bad_target;
     uint32_t torn_bodies;                  // bodies entered with a signature no version has
     uint32_t torn_signature;
+    uint32_t contract_calls[FAMILIES];     // outer calls, by the outer's family
+    uint32_t contract_breaks[FAMILIES];    // ... whose inner ran another version than the outer
+    int break_outer, break_outer_version, break_inner_version;   // the last break
     int depth;                             // of recursive and mutual calls
     bool in_irq;                           // never sleep
     uint32_t sleeps;
@@ -62,8 +76,9 @@ struct Target {
 const Target& target(int id);
 void targets_init();
 
-// Calls target `id` through its (patched or not) entry and checks what came back.
-void call_target(CallCtx* c, int id);
+// Calls target `id` through its (patched or not) entry and checks what
+// came back: the version that answered, or 0 for no version's signature.
+int call_target(CallCtx* c, int id);
 // The same with the trap flag set for the call: the CPU single-steps into
 // the target, and the torture's step hook (torture.cpp) preempts the thread
 // after the target's first instruction -- a preemption point at exactly the

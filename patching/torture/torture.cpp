@@ -52,7 +52,8 @@ constexpr uint64_t KLP_UNWIND_US = 60000000;  // the last revert's transition, w
 struct Mode {
     char name[16];
     const Strategy* by_family[FAMILIES];
-    bool control;   // expected to fail: an unsafe strategy or a broken corral
+    bool control;   // expected to fail: an unsafe strategy, a broken corral, or a contract it cannot keep
+    bool strict_contract;   // every patched family's contract pairs are checked, whatever its strategy
 };
 
 struct Records {
@@ -110,7 +111,23 @@ void fail(const char* fmt, ...) {
     run->failed = true;
 }
 
+// Whether the contract pairs of `family` must never see an old outer call
+// a new inner (or the reverse).  Only stop-check and klp promise that; and
+// not in the far family, whose versions all end in one shared tail
+// (far_targets.asm), so that a thread inside a far outer's body is not
+// inside any of its versions for a scan to find.
+bool contract_checked(int family) {
+    const Strategy* s = run->mode.by_family[family];
+    return s && family != FAR && (run->mode.strict_contract || s->consistent_across_functions());
+}
+
 void check_ctx(const CallCtx* c, const char* who) {
+    for (int f = 0; f < FAMILIES; f++)
+        if (c->contract_breaks[f] && contract_checked(f))
+            fail("%s: %s v%d called %s and ran v%d: the contract of the pair broke (%s switched one function "
+                 "without the other)",
+                 who, target(c->break_outer).symbol, c->break_outer_version,
+                 target(contract_inner(c->break_outer)).symbol, c->break_inner_version, run->mode.by_family[f]->name());
     if (c->bad)
         fail("%s: a call of %s returned %#x, which is no version's signature", who, target(c->bad_target).symbol,
              c->bad_signature);
@@ -212,12 +229,15 @@ Result<void> execute(const Op& op) {
         const bool revert = op.kind == OpKind::Revert || op.kind == OpKind::BatchRevert;
         list[i] = revert ? top_of(op.targets[i]) : op.version == 3 ? r.v3 : r.v2;
     }
+    // A single operation on a contract pair is two patches: a batch, like
+    // every multi-function patch (transaction.h).
+    const bool one = op.count == 1;
     switch (op.kind) {
         case OpKind::Apply:
-        case OpKind::Stack: return patch_apply(list[0], s);
-        case OpKind::BatchApply: return patch_apply_batch(list, op.count, s);
-        case OpKind::Revert: return patch_revert(list[0]);
-        case OpKind::BatchRevert: return patch_revert_batch(list, op.count);
+        case OpKind::Stack:
+        case OpKind::BatchApply: return one ? patch_apply(list[0], s) : patch_apply_batch(list, op.count, s);
+        case OpKind::Revert:
+        case OpKind::BatchRevert: return one ? patch_revert(list[0]) : patch_revert_batch(list, op.count);
     }
     return make_error("unknown op");
 }
@@ -245,13 +265,31 @@ void patcher(void* arg) {
     }
 }
 
-// Patcher k owns every k-th target of each patched family.
+// Whether `t` is patched with `s` in this run.  Every target is, but one:
+// stop-check does not patch the fentry family's sleeper.  A whole-patch
+// switch waits until no thread is inside any function of the patch, and
+// with every worker napping in the sleeper now and then, one nearly always
+// is: a batch with it backs off for seconds (Linux's kpatch has the same
+// limit, and klp's per-thread transition exists because of it).  The far
+// family's sleeper sleeps in the shared tail, outside the 7 bytes, and is
+// patched.
+bool patched_with(const Strategy* s, int t) {
+    return !(behavior_of(t) == Behavior::Sleeps && t / PER_FAMILY == FENTRY && str_eq(s->name(), "stop-check"));
+}
+
+// Patcher k owns every k-th unit of each patched family: a target, or a
+// contract pair (its outer and inner, always patched together).
 void assign(Patcher& p, int k) {
     p.index = k;
     p.plan.init(run->seed, k);
     for (int f = 0; f < FAMILIES; f++)
         if (const Strategy* s = run->mode.by_family[f]) {
-            for (int i = k; i < PER_FAMILY; i += PATCHERS) p.plan.own(f * PER_FAMILY + i, f);
+            int unit = 0;
+            for (int i = 0; i < PER_FAMILY; i++) {
+                const int t = f * PER_FAMILY + i;
+                if (behavior_of(t) == Behavior::Inner || !patched_with(s, t)) continue;   // an inner goes with its outer
+                if (unit++ % PATCHERS == k) p.plan.own(t, f, contract_inner(t));
+            }
             if (str_eq(s->name(), "klp")) p.plan.forbid_stacking(f);   // klp patches only a plain NOP
         }
 }
@@ -294,7 +332,7 @@ Result<void> unwind() {
     return Ok{};
 }
 
-Result<Mode> mode_for(const char* name, CorralBug bug) {
+Result<Mode> mode_for(const char* name, CorralBug bug, bool strict_contract) {
     Mode m{};
     str_copy(m.name, name, sizeof m.name);
     if (str_eq(name, "mixed")) {
@@ -306,8 +344,15 @@ Result<Mode> mode_for(const char* name, CorralBug bug) {
         if (!s) return make_error("stress: unknown strategy '%s' (one of: %s)", name, stress_strategy_names());
         const int family = str_eq(name, "hotpatch") ? HOT : str_eq(name, "int3") || str_eq(name, "klp") ? FENTRY : FAR;
         m.by_family[family] = s;
+        // stop-check also takes the fentry family: its contract pairs are
+        // where the whole-patch switch is checked (see contract_checked).
+        if (str_eq(name, "stop-check")) m.by_family[FENTRY] = s;
         m.control = !s->is_safe();
     }
+    m.strict_contract = strict_contract;
+    if (strict_contract)
+        for (const Strategy* s : m.by_family)
+            if (s && !s->consistent_across_functions()) m.control = true;
     if (bug != CorralBug::None) {
         if (!m.by_family[FAR] || !str_eq(m.by_family[FAR]->name(), "corral-scan"))
             return make_error("stress: broken=%s breaks corral-scan's corral: use strategy=corral-scan",
@@ -351,6 +396,23 @@ Totals totals() {
     return t;
 }
 
+// Outer calls of the contract pairs; those whose inner ran another version;
+// and of those, the ones in families whose contract is checked.
+struct ContractCounts {
+    uint64_t calls, breaks, checked_breaks;
+};
+ContractCounts contract_counts() {
+    ContractCounts n{0, 0, 0};
+    for_each_ctx([&](const CallCtx& c) {
+        for (int f = 0; f < FAMILIES; f++) {
+            n.calls += c.contract_calls[f];
+            n.breaks += c.contract_breaks[f];
+            if (contract_checked(f)) n.checked_breaks += c.contract_breaks[f];
+        }
+    });
+    return n;
+}
+
 void print_counts() {
     const Totals t = totals();
     kprintf("flips %llu, calls %llu, preemption points %u, deferrals %llu, corrals %llu, syncs %llu, shootdowns %llu, "
@@ -359,6 +421,9 @@ void print_counts() {
             (unsigned long long)(far_jmp_deferral_count() - run->deferrals0),
             (unsigned long long)(corral_count() - run->corrals0), (unsigned long long)(sync_count() - run->syncs0),
             (unsigned long long)(tlb_shootdown_count() - run->shootdowns0), run->churned);
+    const ContractCounts k = contract_counts();
+    kprintf(", contract calls %llu (broken %llu, where checked %llu)", (unsigned long long)k.calls,
+            (unsigned long long)k.breaks, (unsigned long long)k.checked_breaks);
 }
 
 void print_progress(uint64_t elapsed_us) {
@@ -400,6 +465,16 @@ void check_torn() {
          where, arch::exception_name(f.vector), f.bytes[0], f.bytes[1], f.bytes[2]);
 }
 
+bool contract_pairs_were_called() {
+    for (int f = 0; f < FAMILIES; f++) {
+        if (!contract_checked(f)) continue;
+        uint64_t calls = 0;
+        for_each_ctx([&](const CallCtx& c) { calls += c.contract_calls[f]; });
+        if (calls == 0) return false;
+    }
+    return true;
+}
+
 // The race must really have been run: a run where nothing was patched, or
 // no thread was churned, proved nothing.
 void check_it_happened() {
@@ -413,6 +488,7 @@ void check_it_happened() {
     else if (irq_calls == 0) fail("the timer interrupt never called a target");
     else if (cpu_count() > 1 && tlb_shootdown_count() == run->shootdowns0) fail("no TLB shootdown happened");
     else if (run->preempt_points == 0) fail("no thread was preempted inside a target");
+    else if (!contract_pairs_were_called()) fail("no contract pair of a checked family was called");
     else if (run->mode.by_family[FAR] && str_eq(run->mode.by_family[FAR]->name(), "corral-scan") &&
              far_jmp_deferral_count() == run->deferrals0)
         fail("the scan never found a thread inside a patch's bytes, so it was never tested");
@@ -472,10 +548,11 @@ bool run_one(const Mode& mode, const StressOptions& o) {
         if (mode.by_family[f]) run->stepped_families[run->stepped_family_count++] = f;
     }
     if (o.flips) kprintf("patchtorture: until %u flips, at most %u s\n", o.flips, o.seconds);
-    kprintf("patchtorture: strategy=%s cpus=%d seconds=%u seed=%u%s%s: %d targets (%d per family: far-jmp, hotpatch, "
+    kprintf("patchtorture: strategy=%s cpus=%d seconds=%u seed=%u%s%s%s: %d targets (%d per family: far-jmp, hotpatch, "
             "fentry), patching",
             mode.name, cpu_count(), o.seconds, o.seed, o.bug != CorralBug::None ? " broken=" : "",
-            o.bug != CorralBug::None ? corral_bug_name(o.bug) : "", TARGETS, PER_FAMILY);
+            o.bug != CorralBug::None ? corral_bug_name(o.bug) : "", o.strict_contract ? " contract=strict" : "",
+            TARGETS, PER_FAMILY);
     for (int f = 0; f < FAMILIES; f++)
         if (mode.by_family[f]) kprintf(" %s with %s", family_name(f), mode.by_family[f]->name());
     kprintf("; %d patchers, %d workers per cpu, churn; plan digest %#x (first %llu ops of each patcher)%s\n", PATCHERS,
@@ -552,6 +629,7 @@ bool run_one(const Mode& mode, const StressOptions& o) {
     kprintf("patchtorture: %s strategy=%s cpus=%d seconds=%u seed=%u", ok ? "SUCCESS" : "FAILURE", mode.name,
             cpu_count(), o.seconds, o.seed);
     if (o.bug != CorralBug::None) kprintf(" broken=%s", corral_bug_name(o.bug));
+    if (o.strict_contract) kprintf(" contract=strict");
     if (!ok) kprintf(": %s (after %llu.%01llu s)", run->why, (unsigned long long)(ran_us / 1000000),
                      (unsigned long long)(ran_us / 100000 % 10));
     kprintf("; ");
@@ -589,14 +667,15 @@ Result<bool> stress_run(const StressOptions& o) {
     if (o.seconds < 1 || o.seconds > 86400) return make_error("stress: seconds must be 1..86400, not %u", o.seconds);
     const bool all = str_eq(o.strategy, "all");
     if (all && o.bug != CorralBug::None) return make_error("stress: broken= needs strategy=corral-scan, not all");
+    if (all && o.strict_contract) return make_error("stress: contract=strict needs one strategy, not all");
     if (o.inject && cpu_count() < 2) return make_error("stress: inject= needs a second cpu");
     const char* const sequence[] = {"corral-scan", "hotpatch", "int3", "stop-check", "klp", "mixed"};
     Mode modes[6];
     int count = 0;
     if (all)
-        for (const char* s : sequence) modes[count++] = TRY(mode_for(s, CorralBug::None));
+        for (const char* s : sequence) modes[count++] = TRY(mode_for(s, CorralBug::None, false));
     else
-        modes[count++] = TRY(mode_for(o.strategy, o.bug));
+        modes[count++] = TRY(mode_for(o.strategy, o.bug, o.strict_contract));
     if (__atomic_exchange_n(&running, true, __ATOMIC_ACQ_REL)) return make_error("stress: a run is in progress");
     Result<void> defined_ok = define_patches();
     if (defined_ok.is_error()) {
@@ -618,10 +697,10 @@ Result<bool> stress_run(const StressOptions& o) {
 namespace corral {
 namespace {
 
-// stress <seconds> [strategy|mixed|all] [seed=<n>] [flips=<n>] [inject=<list>] [broken=<bug>]
+// stress <seconds> [strategy|mixed|all] [seed=<n>] [flips=<n>] [inject=<list>] [broken=<bug>] [contract=strict]
 int cmd_stress(int argc, char** argv) {
-    if (argc < 2 || argc > 7)
-        return shell_error("usage: stress <seconds> [strategy|mixed|all] [seed=<n>] [flips=<n>] [inject=<list>] [broken=<bug>]");
+    if (argc < 2 || argc > 8)
+        return shell_error("usage: stress <seconds> [strategy|mixed|all] [seed=<n>] [flips=<n>] [inject=<list>] [broken=<bug>] [contract=strict]");
     StressOptions o;
     Result<uint32_t> secs = parse_u32(argv[1]);
     if (secs.is_error()) return shell_error("stress: seconds: %s", secs.error());
@@ -642,6 +721,8 @@ int cmd_stress(int argc, char** argv) {
             Result<uint32_t> mask = injections_by_names(a + 7);
             if (mask.is_error()) return shell_error("stress: %s", mask.error());
             o.inject = mask.value();
+        } else if (str_eq(a, "contract=strict")) {
+            o.strict_contract = true;
         } else if (str_starts_with(a, "broken=")) {
             if (!corral_bug_by_name(a + 7, &o.bug))
                 return shell_error("stress: unknown broken corral '%s' (one of: %s)", a + 7, CORRAL_BUG_NAMES);
@@ -649,7 +730,7 @@ int cmd_stress(int argc, char** argv) {
             o.strategy = a;
             have_strategy = true;
         } else {
-            return shell_error("stress: unexpected '%s' (usage: stress <seconds> [strategy] [seed=<n>] [flips=<n>] [inject=<list>] [broken=<bug>])",
+            return shell_error("stress: unexpected '%s' (usage: stress <seconds> [strategy] [seed=<n>] [flips=<n>] [inject=<list>] [broken=<bug>] [contract=strict])",
                                a);
         }
     }
@@ -660,7 +741,7 @@ int cmd_stress(int argc, char** argv) {
 
 }  // namespace
 
-SHELL_COMMAND("stress", "stress <seconds> [strategy|mixed|all] [seed=<n>] [flips=<n>] [inject=<list>] [broken=<bug>]",
+SHELL_COMMAND("stress", "stress <seconds> [strategy|mixed|all] [seed=<n>] [flips=<n>] [inject=<list>] [broken=<bug>] [contract=strict]",
               "patchtorture: patch under load on every cpu, then one SUCCESS/FAILURE verdict", cmd_stress);
 
 }  // namespace corral

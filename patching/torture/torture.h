@@ -22,6 +22,8 @@ struct StressOptions {
                                        // `seconds` is the limit, and not reaching `flips` in it fails
     CorralBug bug = CorralBug::None;   // a broken corral, for the negative controls
     uint32_t inject = 0;               // fault injections (torture/inject.h), a bit per kind
+    bool strict_contract = false;      // check the contract pairs whatever the strategy (a negative
+                                       // control with hotpatch or int3, which switch per function)
 };
 
 // Runs it; true on SUCCESS.  Errors in the options come back as an error.

@@ -78,6 +78,8 @@ class Controls(unittest.TestCase):
 
     def test_torn_mov_and_bad_signature_count_as_caught(self):
         for why in ("worker 3: a far-jmp target ran a torn mov (signature 0x8003f)",
+                    "worker 6: torture_fentry_6 v2 called torture_fentry_7 and ran v1: the contract of the pair "
+                    "broke (int3 switched one function without the other)",
                     "churn thread: a call of torture_far_25 returned 0, which is no version's signature"):
             line = f"patchtorture: FAILURE strategy=naive cpus=4 seconds=60 seed=1: {why} (after 0.2 s); flips 3\n"
             self.assertTrue(judge_stress(CONTROL, BOOT + line, KERNEL_FAIL_EXIT, False).passed, why)
@@ -97,9 +99,9 @@ class Plans(unittest.TestCase):
         self.assertTrue(all(s.flips >= 100_000 for s in seed_safe8) and len(seed_safe8) == 5)
         self.assertTrue(all(s.flips >= 10_000 for s in safe4 + safe8 if s.strategy == "klp"))
         controls = [s for s in plan if s.control]
-        self.assertEqual(sorted((s.strategy, s.broken) for s in controls),
-                         [("corral", ""), ("corral-scan", "ack-before-park"), ("corral-scan", "skip-trap-frames"),
-                          ("naive", "")])
+        self.assertEqual(sorted((s.strategy, s.broken, s.contract) for s in controls),
+                         [("corral", "", ""), ("corral-scan", "ack-before-park", ""),
+                          ("corral-scan", "skip-trap-frames", ""), ("int3", "", "strict"), ("naive", "", "")])
         self.assertTrue(all(s.accel == "mttcg" for s in controls))   # true parallelism: torn bytes within a second
         mttcg = [s for s in plan if s.accel == "mttcg" and not s.control]
         self.assertEqual(sorted(s.strategy for s in mttcg), ["corral-scan", "hotpatch", "int3", "klp", "mixed",
@@ -113,7 +115,11 @@ class Plans(unittest.TestCase):
         plan = short_plan(15)
         self.assertEqual(len([s for s in plan if not s.control and not s.inject]), 6)
         self.assertEqual([s.inject for s in plan if s.inject], ["all"])
-        self.assertEqual(len([s for s in plan if s.control]), 4)
+        self.assertEqual(len([s for s in plan if s.control]), 5)
+
+    def test_cmdline_with_a_strict_contract(self):
+        spec = Spec("x", 4, "int3", 60, contract="strict", control=True)
+        self.assertEqual(spec.cmdline(), "stress=60 strategy=int3 seed=1 contract=strict exit")
 
     def test_cmdline_with_injections(self):
         self.assertIn(" inject=never-ack,nmi ", Spec("x", 4, "mixed", 45, inject="never-ack,nmi").cmdline())

@@ -41,7 +41,7 @@ void expect_defaults(const BootOptions& o)
     EXPECT_TRUE(o.wants_shell());
 }
 
-const char* const kKnownKeys = "(known: test demo stress bench samples patch strategy seed flips inject broken exit selftest)";
+const char* const kKnownKeys = "(known: test demo stress bench samples patch strategy seed flips inject broken contract exit selftest)";
 
 }  // namespace
 
@@ -257,6 +257,11 @@ TEST(Cmdline, BrokenCorral)
     EXPECT_STREQ(ok("broken=ack-before-park").broken, "ack-before-park");
     EXPECT_EQ(err("broken=yes"), "cmdline: unknown broken 'yes' (known: ack-before-park skip-trap-frames)");
     EXPECT_EQ(err("broken"), "cmdline: broken needs a value (broken=<ack-before-park|skip-trap-frames>)");
+    // contract=strict: stress checks the contract pairs whatever the strategy (a negative control).
+    BootOptions c = ok("stress=5 strategy=int3 contract=strict");
+    EXPECT_TRUE(c.has_contract);
+    EXPECT_STREQ(c.contract, "strict");
+    EXPECT_EQ(err("contract=loose"), "cmdline: unknown contract 'loose' (known: strict)");
 }
 
 TEST(Cmdline, UnknownSelftest)

@@ -141,3 +141,37 @@ TEST(Plan, ForbiddenStackingNeverStacksThatFamily) {
     EXPECT_NE(plan_digest(5, 0, Ownership{targets, families, 16, 1u}, 2000),
               plan_digest(5, 0, Ownership{targets, families, 16, 0u}, 2000));
 }
+
+// A target owned with a partner (a contract pair) is one unit: every
+// operation that takes one takes the other, with the same version, and a
+// batch never grows past MAX_BATCH to fit a pair.
+TEST(Plan, PairsMoveTogether) {
+    Plan p;
+    p.init(9, 0);
+    for (int i = 0; i < 32; i += 2) {
+        if (i % 8 == 0) EXPECT_TRUE(p.own(i, 0, i + 1));   // 0+1, 8+9, 16+17, 24+25
+        else EXPECT_TRUE(p.own(i, 0));
+    }
+    EXPECT_EQ(p.owned(), 20);
+    int pair_ops = 0;
+    for (int n = 0; n < 20000; n++) {
+        const Op op = p.next();
+        ASSERT_LE(op.count, MAX_BATCH);
+        std::set<int> in(op.targets, op.targets + op.count);
+        for (int j = 0; j < op.count; j++) {
+            const int t = op.targets[j];
+            if (t % 8 == 0) {
+                ASSERT_TRUE(in.count(t + 1)) << "outer " << t << " without its inner";
+                ASSERT_EQ(int(p.applied_state(t)), int(p.applied_state(t + 1)));
+                pair_ops++;
+            }
+            if (t % 8 == 1) {
+                ASSERT_TRUE(in.count(t - 1)) << "inner " << t << " without its outer";
+            }
+        }
+    }
+    EXPECT_GT(pair_ops, 1000);
+    int targets[2] = {0, 2}, families[2] = {0, 0}, partners[2] = {1, -1};
+    EXPECT_NE(plan_digest(9, 0, Ownership{targets, families, 2, 0u, partners}, 500),
+              plan_digest(9, 0, Ownership{targets, families, 2, 0u, nullptr}, 500));
+}
