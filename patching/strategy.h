@@ -37,6 +37,11 @@ struct Patch {
     size_t target_size;                  // the old function's length (for function-mode scans)
     uintptr_t replacement;
     size_t replacement_size;             // when known (stop-check scans it on revert)
+    // What a thread runs at the target now, if not the original: the
+    // replacement of the patch this one is stacked on (0: none).  stop-check
+    // scans it too on apply.
+    uintptr_t superseded;
+    size_t superseded_size;
     const Strategy* strategy;
     Edit edits[2];                       // written in order on apply, reverse order on revert
     int edit_count;

@@ -41,25 +41,32 @@ struct StopCheckWork {
 };
 
 // The code a thread could still be running when the patch switches: the
-// old function (its padding too, for a hotpatch jmp taken half-way), or on
-// revert the replacement.
-NOT_PATCHABLE void old_code(const Patch& p, Direction dir, uintptr_t* start, uintptr_t* end) {
-    const bool hotpatch = p.edit_count == 2 && p.edits[1].atomic16;
-    *start = p.target - (hotpatch ? HOTPATCH_PADDING : 0);
-    *end = p.target + (p.target_size ? p.target_size : MAX_EDIT_BYTES);
+// old function (its padding too, for a hotpatch jmp taken half-way) and,
+// when the patch is stacked on another, that one's replacement -- what
+// runs at the target now (patchtorture's contract pairs caught a thread
+// inside v2 of `outer` meeting v3 of `inner` when this was missing); or,
+// on revert, the replacement.  Returns how many ranges.
+NOT_PATCHABLE int old_code(const Patch& p, Direction dir, CodeRange out[2]) {
     if (dir == Direction::Revert && p.replacement_size) {
-        *start = p.replacement;
-        *end = p.replacement + p.replacement_size;
+        out[0] = CodeRange{p.replacement, p.replacement + p.replacement_size};
+        return 1;
     }
+    const bool hotpatch = p.edit_count == 2 && p.edits[1].atomic16;
+    out[0] = CodeRange{p.target - (hotpatch ? HOTPATCH_PADDING : 0),
+                       p.target + (p.target_size ? p.target_size : MAX_EDIT_BYTES)};
+    if (dir == Direction::Revert || !p.superseded_size) return 1;
+    out[1] = CodeRange{p.superseded, p.superseded + p.superseded_size};
+    return 2;
 }
 
 NOT_PATCHABLE Result<void> stop_check_work(void* ctx, const CorralReport&) {
     auto& w = *static_cast<StopCheckWork*>(ctx);
     Deferral& d = w.deferral;
     for (int i = 0; i < w.count && !d.deferred; i++) {
-        uintptr_t start, end;
-        old_code(*w.batch[i], w.dir, &start, &end);
-        d.deferred = scan_saved_contexts(start, end, ScanMode::Function, &d.hit);
+        CodeRange ranges[2];
+        const int n = old_code(*w.batch[i], w.dir, ranges);
+        for (int k = 0; k < n && !d.deferred; k++)
+            d.deferred = scan_saved_contexts(ranges[k].start, ranges[k].end, ScanMode::Function, &d.hit);
         // The entry itself, on revert: a thread switched out right at it
         // would run the old bytes' tail.
         if (!d.deferred && w.dir == Direction::Revert)

@@ -107,6 +107,11 @@ Result<void> apply_patches(PatchRecord* const* list, int count, const Strategy* 
         p.target_size = r->target_size;
         p.replacement = r->replacement;
         p.strategy = s;
+        if (const PatchRecord* below = applied_on(r->target, r)) {
+            p.superseded = below->replacement;
+            p.superseded_size = below->applied.replacement_size ? below->applied.replacement_size
+                                                                : symbol_size_at(below->replacement);
+        }
         TRY_VOID(s->prepare(p));
         r->applied = p;
         batch[i] = &r->applied;

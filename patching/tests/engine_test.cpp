@@ -7,10 +7,13 @@
 #include "kernel/lib/string.h"
 #include "kernel/mm/stacks.h"
 #include "kernel/sched/thread.h"
+#include "kernel/sched/wait_queue.h"
 #include "kernel/symbols.h"
 #include "kernel/test/ktest.h"
+#include "kernel/time.h"
 #include "patching/corral.h"
 #include "patching/demo_targets.h"
+#include "patching/farjmp.h"
 #include "patching/strategy.h"
 #include "patching/text_writer.h"
 #include "patching/transaction.h"
@@ -198,6 +201,64 @@ KTEST(patching, stacked_patches_revert_in_order) {
     KEXPECT_EQ(demo_hot_counter(1), 4 + DEMO_V2_OFFSET);   // the earlier patch is back
     KREQUIRE(patch_revert(v2).is_ok());
     KEXPECT_EQ(demo_hot_counter(1), 4);
+}
+
+}  // namespace
+}  // namespace corral
+
+// A function whose v2 sleeps inside itself (on a gate), and a v3.
+corral::Semaphore stack_test_gate(0);
+extern "C" __attribute__((noipa)) int stack_test_fn(int x) { return x + 1; }
+extern "C" __attribute__((noipa)) int stack_test_fn_v2(int x) {
+    stack_test_gate.down();
+    return x + 2;
+}
+extern "C" __attribute__((noipa)) int stack_test_fn_v3(int x) { return x + 3; }
+
+namespace corral {
+namespace {
+
+volatile int stack_test_result = 0;
+void stack_test_caller(void*) { stack_test_result = stack_test_fn(0); }
+
+bool is_blocked(void* t) {
+    auto* th = static_cast<Thread*>(t);
+    return th->state == ThreadState::Blocked && !th->on_cpu;
+}
+
+// stop-check stacking v3 on v2 must wait for a thread inside v2: that is
+// the code running at the function now, though it is not the function's
+// own body (patchtorture's contract pairs caught a thread in v2 of `outer`
+// meeting v3 of `inner`).  With the back-off cut to three tries, the stack
+// is refused naming the thread in v2; once it leaves, the stack goes on.
+KTEST(patching, stop_check_stacking_waits_for_a_thread_in_the_patch_below) {
+    PatchRecord* v2 = patch_find("stack-test.v2");
+    PatchRecord* v3 = patch_find("stack-test.v3");
+    if (!v2) {
+        Result<PatchRecord*> a = patch_define("stack-test.v2", "stack_test_fn", uintptr_t(&stack_test_fn_v2), "stop-check");
+        Result<PatchRecord*> b = patch_define("stack-test.v3", "stack_test_fn", uintptr_t(&stack_test_fn_v3), "stop-check");
+        KREQUIRE(a.is_ok() && b.is_ok());
+        v2 = a.value();
+        v3 = b.value();
+    }
+    KREQUIRE(patch_apply(v2).is_ok());
+    Thread* caller = thread_create("stack-caller", stack_test_caller, nullptr);
+    const uint64_t end = now_us() + 5000000;
+    while (!is_blocked(caller) && now_us() < end) thread_sleep_ms(1);
+    KREQUIRE(is_blocked(caller));
+    far_jmp_set_max_deferrals(3);
+    Result<void> stacked = patch_apply(v3);
+    far_jmp_set_max_deferrals(0);
+    KEXPECT(stacked.is_error());
+    if (stacked.is_error()) KEXPECT(str_contains(stacked.error(), "stack_test_fn_v2"));
+    stack_test_gate.up();
+    thread_join(caller);
+    KEXPECT_EQ(stack_test_result, 2);
+    if (stacked.is_error()) KEXPECT(patch_apply(v3).is_ok());
+    KEXPECT_EQ(stack_test_fn(0), 3);
+    KEXPECT(patch_revert(v3).is_ok());
+    KEXPECT(patch_revert(v2).is_ok());
+    KEXPECT_EQ(stack_test_fn(0), 1);
 }
 
 KTEST(patching, revert_refuses_when_text_changed_underneath) {
