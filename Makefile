@@ -30,7 +30,9 @@ LIBGCC := $(shell $(CXX) -m32 -print-libgcc-file-name 2>/dev/null)
 
 CXX_SRCS := $(shell find arch kernel patching -name '*.cpp' 2>/dev/null | sort)
 ASM_SRCS := $(shell find boot arch patching -name '*.asm' 2>/dev/null | sort)
-OBJS := $(CXX_SRCS:%.cpp=$(B)/%.o) $(ASM_SRCS:%.asm=$(B)/%.asm.o)
+# ...and the host tests' hand-made bad modules, for the ktest that loads
+# each through the real loader (patching/module/bad_module_pack.h).
+OBJS := $(CXX_SRCS:%.cpp=$(B)/%.o) $(ASM_SRCS:%.asm=$(B)/%.asm.o) $(B)/bad_module_pack.o
 
 # The post-link verifier (a host program): every declared patch site has
 # its layout, or the build fails naming the function.
@@ -89,6 +91,14 @@ $(B)/ksyms-empty.bin:
 $(B)/%.ksyms.o: $(B)/%.bin
 	@objcopy -I binary -O elf32-i386 -B i386 --strip-all \
 	  --rename-section .data=.ksyms,alloc,load,readonly,data,contents $< $@
+
+# Read-only data, named bad_module_pack_start/_end whatever $(B) is.
+$(B)/bad_module_pack.o: $(B)/bad_module_pack.bin
+	@cd $(dir $<) && objcopy -I binary -O elf32-i386 -B i386 \
+	  --rename-section .data=.rodata.bad_module_pack,alloc,load,readonly,data,contents \
+	  --redefine-sym _binary_bad_module_pack_bin_start=bad_module_pack_start \
+	  --redefine-sym _binary_bad_module_pack_bin_end=bad_module_pack_end \
+	  --strip-symbol _binary_bad_module_pack_bin_size $(notdir $<) $(notdir $@)
 
 $(B)/corral.pass1.elf: $(OBJS) $(B)/ksyms-empty.ksyms.o linker.ld
 	@echo "  LD    $@"

@@ -8,6 +8,10 @@
 #   make fuzz        the validator's libFuzzer target, 10^6 runs, seeded with
 #                    the packaged examples (needs clang and libclang-rt-14-dev)
 #   make fuzz-short  the same for FUZZ_SECONDS (15; make test runs 5)
+#   $(B)/bad_module_pack.bin
+#                    every hand-made bad module of the host tests with its
+#                    error line (patching/module/bad_module_pack.h), written
+#                    by a host program built from tests/host/
 
 PATCH_NAMES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard patches/*/*.cpp)))))
 PATCH_KPATCHES := $(PATCH_NAMES:%=$(B)/patches/%.kpatch)
@@ -37,6 +41,24 @@ $(B)/patches/%.kpatch: $(B)/patches/%.o $(B)/corral.elf scripts/mkpatch scripts/
 	@scripts/mkpatch --kernel $(B)/corral.elf --name $* --object $< --out $@
 
 -include $(patsubst %.cpp,$(B)/%.d,$(wildcard patches/*/*.cpp))
+
+# ---- the bad-module pack (host, g++; not the kernel's flags) ----
+# The generator checks every case against the validator before it writes,
+# so a stale pack fails the build instead of being linked in.
+BAD_MODULE_PACK := $(B)/bad_module_pack.bin
+BAD_MODULE_PACK_TOOL := $(B)/tools/bad_module_pack
+BAD_MODULE_PACK_SRCS := tests/host/bad_module_pack.cpp tests/host/bad_module_pack_writer.cpp \
+                        tests/host/module_cases.cpp tests/host/module_builder.cpp \
+                        patching/module/module_format.cpp patching/module/module_elf.cpp \
+                        kernel/lib/format.cpp kernel/lib/string.cpp
+
+$(BAD_MODULE_PACK_TOOL): $(BAD_MODULE_PACK_SRCS) $(wildcard tests/host/*.h patching/module/*.h kernel/lib/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCXX $@"
+	@g++ -std=c++20 -O1 -Wall -Wextra -Werror -I. -o $@ $(BAD_MODULE_PACK_SRCS)
+
+$(BAD_MODULE_PACK): $(BAD_MODULE_PACK_TOOL)
+	@$< $@ >/dev/null
 
 # ---- the validator under libFuzzer (host, clang) ----
 FUZZ_BIN := $(B)/fuzz/module_fuzz

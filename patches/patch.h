@@ -26,7 +26,7 @@ struct PatchDeclaration {
     const void* target;        // relocation against the kernel symbol, or null (named target)
     const void* replacement;   // relocation against the replacement in this object
     char target_name[48];      // only for CORRAL_PATCH_NAMED; else empty
-    char strategy[16];         // naive corral corral-scan hotpatch int3 klp
+    char strategy[16];         // naive corral corral-scan hotpatch int3 stop-check klp
     uint32_t reserved;
 };
 static_assert(sizeof(PatchDeclaration) == DECLARATION_SIZE, "mkpatch reads 80-byte records");
@@ -39,7 +39,8 @@ constexpr bool same_text(const char* a, const char* b) {
 // A typo in the strategy fails the compile, not the packaging.
 constexpr bool known_strategy(const char* s) {
     return same_text(s, "naive") || same_text(s, "corral") || same_text(s, "corral-scan") ||
-           same_text(s, "hotpatch") || same_text(s, "int3") || same_text(s, "klp");
+           same_text(s, "hotpatch") || same_text(s, "int3") || same_text(s, "stop-check") ||
+           same_text(s, "klp");
 }
 
 }  // namespace corral::patchmod
@@ -48,7 +49,7 @@ constexpr bool known_strategy(const char* s) {
 #define CORRAL_PATCH_CONCAT(a, b) CORRAL_PATCH_CONCAT2(a, b)
 #define CORRAL_PATCH_RECORD(target_ptr, name, replacement, strategy)                                      \
     static_assert(::corral::patchmod::known_strategy(strategy),                                           \
-                  "strategy must be one of: naive corral corral-scan hotpatch int3 klp");                     \
+                  "strategy must be one of: naive corral corral-scan hotpatch int3 stop-check klp");        \
     [[gnu::used, gnu::section(".corral_patch")]] static const ::corral::patchmod::PatchDeclaration       \
         CORRAL_PATCH_CONCAT(corral_patch_declaration_, __COUNTER__) = {                                   \
             ::corral::patchmod::DECLARATION_MAGIC, target_ptr, (const void*)&replacement, name, strategy, 0}

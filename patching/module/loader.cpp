@@ -173,10 +173,14 @@ void free_module(Module& m) {
 }  // namespace
 
 Result<const LoadedModule*> module_load(const uint8_t* bytes, size_t size) {
-    MutexGuard g(loader_mutex);
     KernelFacts facts{kernel_build_id(), nullptr, resolve, read_bytes, ModuleLimits{}};
     facts.limits.max_file_size = MAX_MODULE_FILE;
     facts.limits.max_image_size = SLOT_BYTES - 2 * arch::PAGE_SIZE;
+    return module_load_with(bytes, size, facts);
+}
+
+Result<const LoadedModule*> module_load_with(const uint8_t* bytes, size_t size, const KernelFacts& facts) {
+    MutexGuard g(loader_mutex);
     TRY_VOID(validate_module(bytes, size, facts, layout));
     if (find(layout.name)) return make_error("module: %s is loaded already", layout.name);
     if (patch_find(layout.name) || patch_set_find(layout.name))

@@ -35,6 +35,11 @@ struct LoadedModule {
 };
 
 Result<const LoadedModule*> module_load(const uint8_t* bytes, size_t size);
+// The same, validated against `facts` instead of the running kernel's
+// (ktests: the host tests' hand-made bad modules, made for a fake kernel,
+// through this loader).  Everything after validation is module_load's.
+struct KernelFacts;
+Result<const LoadedModule*> module_load_with(const uint8_t* bytes, size_t size, const KernelFacts& facts);
 Result<void> module_unload(const char* name);
 // Every loaded module, in load order; false when `index` is past the end.
 bool module_at(int index, LoadedModule* out);

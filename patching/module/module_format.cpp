@@ -30,7 +30,10 @@ constexpr Crc32Table CRC_TABLE;
 
 // The bytes each strategy rewrites (patching/strategy_*.cpp): the far-jmp
 // strategies 7 at the entry, int3 the 5-byte fentry NOP, hotpatch the 5
-// bytes of padding before the entry and the 2-byte `mov edi,edi`.
+// bytes of padding before the entry and the 2-byte `mov edi,edi`; and
+// stop-check one of those three, by the layout it finds.
+constexpr size_t ENTRY_BYTES = 5;   // what stop-check looks at to find the layout
+
 struct StrategyBytes {
     const char* name;
     int start;
@@ -114,16 +117,20 @@ Result<void> check_target_names(const uint8_t* record, int i, LoadTarget& t) {
 Result<void> check_target(const uint8_t* record, int i, const KernelFacts& facts, LoadTarget& t) {
     TRY_VOID(check_target_names(record, i, t));
     int start = 0;
-    if (!strategy_old_bytes(t.strategy, &start, &t.old_bytes_length))
-        return make_error("module: target %d: strategy %s is not one of naive corral corral-scan hotpatch int3 klp", i,
-                          printable(t.strategy).text);
+    uint8_t any_entry[ENTRY_BYTES] = {};   // a known name? (the layout is looked at below)
+    if (!strategy_old_bytes(t.strategy, any_entry, &start, &t.old_bytes_length))
+        return make_error("module: target %d: strategy %s is not one of naive corral corral-scan hotpatch int3 "
+                          "stop-check klp", i, printable(t.strategy).text);
+    KernelSymbol k{};
+    if (!facts.resolve(facts.ctx, t.target_name, &k))
+        return make_error("module: target %d: kernel symbol %s not found", i, printable(t.target_name).text);
+    if (!target_old_bytes(t.strategy, facts, k.address, &start, &t.old_bytes_length))
+        return make_error("module: target %d: cannot read the entry of %s at %#x", i, printable(t.target_name).text,
+                          k.address);
     const uint32_t length = le32(record + field::OLD_LENGTH);
     if (length != t.old_bytes_length)
         return make_error("module: target %d: old-bytes length is %u, strategy %s rewrites %u", i, length, t.strategy,
                           t.old_bytes_length);
-    KernelSymbol k{};
-    if (!facts.resolve(facts.ctx, t.target_name, &k))
-        return make_error("module: target %d: kernel symbol %s not found", i, printable(t.target_name).text);
     t.target_address = k.address;
     t.target_size = k.size;
     t.old_bytes_address = k.address + uint32_t(start);   // unsigned: wraps, and then cannot be read
@@ -187,7 +194,13 @@ Result<uint32_t> build_id_from_texthash(const uint8_t* table, size_t size) {
     return fnv1a(table, TEXTHASH_HEADER_SIZE);
 }
 
-bool strategy_old_bytes(const char* strategy, int* start_offset, uint32_t* length) {
+bool strategy_old_bytes(const char* strategy, const uint8_t* entry, int* start_offset, uint32_t* length) {
+    if (str_eq(strategy, "stop-check")) {
+        if (!entry) return false;
+        const bool hot = entry[0] == 0x8b && entry[1] == 0xff;
+        const bool fentry = entry[0] == 0x0f && entry[1] == 0x1f && entry[2] == 0x44 && entry[3] == 0 && entry[4] == 0;
+        return strategy_old_bytes(hot ? "hotpatch" : fentry ? "int3" : "corral-scan", entry, start_offset, length);
+    }
     for (const StrategyBytes& s : STRATEGY_BYTES) {
         if (!str_eq(s.name, strategy)) continue;
         *start_offset = s.start;
@@ -195,6 +208,14 @@ bool strategy_old_bytes(const char* strategy, int* start_offset, uint32_t* lengt
         return true;
     }
     return false;
+}
+
+bool target_old_bytes(const char* strategy, const KernelFacts& facts, uint32_t address, int* start_offset,
+                      uint32_t* length) {
+    if (!str_eq(strategy, "stop-check")) return strategy_old_bytes(strategy, nullptr, start_offset, length);
+    uint8_t entry[ENTRY_BYTES];
+    const bool readable = facts.read_bytes(facts.ctx, address, entry, sizeof entry);
+    return strategy_old_bytes(strategy, readable ? entry : nullptr, start_offset, length);
 }
 
 Result<void> validate_module(const uint8_t* bytes, size_t size, const KernelFacts& facts, ModuleLayout& out) {

@@ -144,6 +144,11 @@ Result<uint32_t> build_id_from_texthash(const uint8_t* table, size_t size);
 
 // Where the bytes a strategy rewrites start, relative to the function
 // entry, and how many there are; false for an unknown strategy name.
-bool strategy_old_bytes(const char* strategy, int* start_offset, uint32_t* length);
+// stop-check rewrites whatever layout the function has (strategy_stop_check.cpp):
+// its answer depends on `entry`, the function's first 5 bytes (null: false).
+bool strategy_old_bytes(const char* strategy, const uint8_t* entry, int* start_offset, uint32_t* length);
+// The same for a function of the kernel `facts` describes, at `address`.
+bool target_old_bytes(const char* strategy, const KernelFacts& facts, uint32_t address, int* start_offset,
+                      uint32_t* length);
 
 }  // namespace corral::module

@@ -10,6 +10,7 @@
 #include "kernel/mm/memory.h"
 #include "kernel/shell.h"
 #include "kernel/test/ktest.h"
+#include "patching/module/bad_module_pack.h"
 #include "patching/module/loader.h"
 #include "patching/module/module_format.h"
 #include "patching/text_verify.h"
@@ -90,6 +91,142 @@ KTEST(module, bad_files_are_refused_with_nothing_kept) {
     }
     module::LoadedModule m;
     KEXPECT(!module::module_at(0, &m) || !str_eq(m.name, "ktest_bad"));
+}
+
+}  // namespace
+}  // namespace corral
+
+// tests/host/bad_module_pack's output, linked in by the Makefile.
+extern "C" const uint8_t bad_module_pack_start[], bad_module_pack_end[];
+
+namespace corral {
+namespace {
+
+// Reads patching/module/bad_module_pack.h's format; any overrun sets `bad`.
+struct PackReader {
+    const uint8_t* at;
+    const uint8_t* end;
+    bool bad = false;
+
+    const uint8_t* take(uint32_t length) {
+        const uint32_t step = module::pack::padded(length);
+        if (bad || step < length || uint32_t(end - at) < step) {
+            bad = true;
+            return nullptr;
+        }
+        const uint8_t* p = at;
+        at += step;
+        return p;
+    }
+    uint32_t u32() {
+        const uint8_t* p = take(4);
+        return p ? uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24 : 0;
+    }
+    // A length-prefixed byte string.
+    const uint8_t* blob(uint32_t* length) {
+        *length = u32();
+        return take(*length);
+    }
+};
+
+// The fake kernel the bad modules were made for: its symbols and memory,
+// straight from the pack.
+struct PackKernel {
+    const uint8_t* symbols;   // symbol_count records of NAME_SIZE + 8 bytes
+    uint32_t symbol_count;
+    const uint8_t* regions;
+    uint32_t region_count;
+    const uint8_t* regions_end;
+
+    static uint32_t le32(const uint8_t* p) {
+        return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+    }
+    static bool resolve(void* ctx, const char* name, module::KernelSymbol* out) {
+        const auto* k = static_cast<const PackKernel*>(ctx);
+        for (uint32_t i = 0; i < k->symbol_count; i++) {
+            const uint8_t* s = k->symbols + i * (module::pack::NAME_SIZE + 8);
+            if (str_len(name) >= module::pack::NAME_SIZE || !str_eq(reinterpret_cast<const char*>(s), name)) continue;
+            *out = module::KernelSymbol{le32(s + module::pack::NAME_SIZE), le32(s + module::pack::NAME_SIZE + 4)};
+            return true;
+        }
+        return false;
+    }
+    static bool read_bytes(void* ctx, uint32_t address, uint8_t* out, size_t count) {
+        const auto* k = static_cast<const PackKernel*>(ctx);
+        PackReader r{k->regions, k->regions_end};
+        for (uint32_t i = 0; i < k->region_count; i++) {
+            const uint32_t start = r.u32();
+            uint32_t length;
+            const uint8_t* bytes = r.blob(&length);
+            if (!bytes || address < start || address - start > length || count > length - (address - start)) continue;
+            for (size_t b = 0; b < count; b++) out[b] = bytes[address - start + b];
+            return true;
+        }
+        return false;
+    }
+};
+
+// Every hand-made bad module of the host tests (tests/host/module_cases.cpp),
+// through the kernel's own loader: each is refused with exactly the line the
+// host test expects, and nothing is allocated, written or kept.  The
+// modules were made for a fake kernel, so the validator is asked about
+// that kernel (module_load_with); everything else is module_load's.
+KTEST(module, every_hand_made_bad_module_is_refused_with_its_line) {
+    PackReader r{bad_module_pack_start, bad_module_pack_end};
+    const uint8_t* magic = r.take(sizeof module::pack::MAGIC);
+    KREQUIRE(magic);
+    for (size_t i = 0; i < sizeof module::pack::MAGIC; i++) KREQUIRE(magic[i] == uint8_t(module::pack::MAGIC[i]));
+    KREQUIRE(r.u32() == module::pack::PACK_VERSION);
+    const uint32_t build_id = r.u32();
+    PackKernel kernel{};
+    kernel.symbol_count = r.u32();
+    kernel.symbols = r.take(kernel.symbol_count * (module::pack::NAME_SIZE + 8));
+    kernel.region_count = r.u32();
+    kernel.regions = r.at;
+    for (uint32_t i = 0; i < kernel.region_count; i++) {
+        r.u32();
+        uint32_t length;
+        r.blob(&length);
+    }
+    kernel.regions_end = r.at;
+    const uint32_t cases = r.u32();
+    KREQUIRE(!r.bad && kernel.symbol_count > 0 && cases > 0);
+    uint32_t refused = 0;
+    for (uint32_t c = 0; c < cases; c++) {
+        const char* name = reinterpret_cast<const char*>(r.take(module::pack::NAME_SIZE));
+        module::KernelFacts facts{build_id, &kernel, PackKernel::resolve, PackKernel::read_bytes, {}};
+        facts.limits.max_file_size = r.u32();
+        facts.limits.max_sections = int(r.u32());
+        facts.limits.max_relocations = int(r.u32());
+        facts.limits.max_image_size = r.u32();
+        uint32_t error_length, file_length;
+        const char* error = reinterpret_cast<const char*>(r.blob(&error_length));
+        const uint8_t* file = r.blob(&file_length);
+        KREQUIRE(!r.bad && name);
+        const Counts before = counts();
+        Result<const module::LoadedModule*> loaded = module::module_load_with(file, file_length, facts);
+        const Counts after = counts();
+        if (loaded.is_ok()) {
+            t.fail(__FILE__, __LINE__, "%s: a bad module was loaded", name);
+            (void)module::module_unload(loaded.value()->name);
+            continue;
+        }
+        static char want[256];
+        str_copy(want, "", sizeof want);
+        for (uint32_t i = 0; i < error_length && i + 1 < sizeof want; i++) want[i] = error[i], want[i + 1] = 0;
+        const char* got = loaded.error();
+        if (error_length >= sizeof want || !str_eq(got, want))
+            t.fail(__FILE__, __LINE__, "%s: '%s', want '%s'", name, got, want);
+        if (after.heap_used != before.heap_used || after.frames != before.frames ||
+            after.patched_bytes != before.patched_bytes || after.unexplained != 0)
+            t.fail(__FILE__, __LINE__, "%s: heap %zu -> %zu, frames %zu -> %zu, patched bytes %d -> %d", name,
+                   before.heap_used, after.heap_used, before.frames, after.frames, before.patched_bytes,
+                   after.patched_bytes);
+        refused++;
+    }
+    KEXPECT(r.at == bad_module_pack_end);
+    KEXPECT_EQ(refused, cases);
+    kprintf("module: %u hand-made bad modules refused, each with its line, nothing kept\n", refused);
 }
 
 // `patch load` fed through the loopback: a line that is not base64 ends the

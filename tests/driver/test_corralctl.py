@@ -470,6 +470,18 @@ def kernel_elf_tools():
     return module
 
 
+class MkpatchLayouts(unittest.TestCase):
+    """stop-check rewrites whatever layout the function has; mkpatch hashes the same bytes
+    the kernel's validator reads (patching/module/module_format.cpp)."""
+
+    def test_stop_check_takes_the_layout_of_the_entry(self):
+        mkpatch = kernel_elf_tools()
+        self.assertEqual(mkpatch.layout_strategy(bytes([0x8b, 0xff, 0x55, 0x89, 0xe5])), "hotpatch")
+        self.assertEqual(mkpatch.layout_strategy(bytes([0x0f, 0x1f, 0x44, 0x00, 0x00])), "int3")
+        self.assertEqual(mkpatch.layout_strategy(bytes([0xeb, 0x00, 0xb8, 0x3f, 0x00])), "corral-scan")
+        self.assertIn("stop-check", mkpatch.OLD_BYTES)
+
+
 def read_header(path):
     with open(path, "rb") as f:
         return lib.parse_kpatch_header(f.read())
@@ -566,7 +578,9 @@ class LiveKernel(unittest.TestCase):
             return (address + int.from_bytes(code[1:5], "little", signed=True)) & 0xFFFFFFFF
         return None
 
-    def check_module(self, name, behaviour=None):
+    def check_module(self, name, behaviour=None, strategy=None):
+        """Loads, applies (with the module's strategies, or `strategy` for every target), checks each
+        target now jumps into the module, reverts, unloads, and checks the text is the ELF's again."""
         if name not in self.kpatches:
             self.skipTest(f"build/patches/{name}.kpatch is missing (make patches)")
         header = read_header(self.kpatches[name])
@@ -581,7 +595,10 @@ class LiveKernel(unittest.TestCase):
         listed = "\n".join(self.ok("list"))
         for patch in header.patch_names():
             self.assertRegex(listed, rf"(?m)^\s+{re.escape(patch)}\s", listed)
-        self.assertTrue(self.ok("apply", name)[0].startswith(f"applied {name}"))
+        applied = self.ok("apply", name, *([strategy] if strategy else []))[0]
+        self.assertTrue(applied.startswith(f"applied {name}"), applied)
+        if strategy:
+            self.assertIn(f"with {strategy}", applied)
         code_area = range(module.code_address, module.code_address + module.code_size)
         for address, _ in targets:
             to = self.jump_target(self.entry_bytes(address), address)
@@ -623,6 +640,10 @@ class LiveKernel(unittest.TestCase):
 
     def test_square_pair_replaces_both_functions_at_once(self):
         self.check_module("square_pair")
+
+    def test_square_pair_applies_with_stop_check(self):
+        """A module's functions switched the kpatch way: one corral, no thread inside either."""
+        self.check_module("square_pair", strategy="stop-check")
 
     def test_counted_calls_calls_kprintf(self):
         kprintf = self.elf.function("_ZN6corral7kprintfEPKcz")["value"]

@@ -56,8 +56,9 @@ bool fake_old_hash(const uint8_t* record, uint32_t* hash) {
     uint32_t length = 0;
     KernelSymbol k{};
     uint8_t bytes[MAX_OLD_BYTES];
-    if (!strategy_old_bytes(reinterpret_cast<const char*>(record + field::STRATEGY), &start, &length) ||
-        !resolve(nullptr, reinterpret_cast<const char*>(record + field::TARGET_SYMBOL), &k) ||
+    const KernelFacts facts{0, nullptr, resolve, read_bytes, ModuleLimits{}};
+    if (!resolve(nullptr, reinterpret_cast<const char*>(record + field::TARGET_SYMBOL), &k) ||
+        !target_old_bytes(reinterpret_cast<const char*>(record + field::STRATEGY), facts, k.address, &start, &length) ||
         !read_bytes(nullptr, k.address + uint32_t(start), bytes, length))
         return false;
     *hash = corral::fnv1a(bytes, length);

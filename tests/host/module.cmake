@@ -1,9 +1,12 @@
 # Patch modules (patching/module/), included from CMakeLists.txt:
 #   corral_module        the .kpatch validator, the same sources the kernel links
 #   corral_module_tests  a hand-made good module and one hand-made bad module
-#                        per check (exact one-line errors), then the example
-#                        patches of patches/ as `make patches` packaged them,
-#                        validated against build/corral.elf
+#                        per check (exact one-line errors; module_cases.cpp),
+#                        the bad-module pack the kernel's ktests get made of
+#                        them (mk/module.mk builds bad_module_pack.cpp with
+#                        the same sources), then the example patches of
+#                        patches/ as `make patches` packaged them, validated
+#                        against build/corral.elf
 add_library(corral_module STATIC
     ${CORRAL_ROOT}/patching/module/module_format.cpp
     ${CORRAL_ROOT}/patching/module/module_elf.cpp
@@ -12,8 +15,10 @@ target_link_libraries(corral_module PUBLIC corral_pure)
 
 add_executable(corral_module_tests
     ${CMAKE_CURRENT_LIST_DIR}/module_builder.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/module_cases.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/bad_module_pack_writer.cpp
     ${CMAKE_CURRENT_LIST_DIR}/module_format_test.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/module_elf_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/bad_module_pack_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/module_examples_test.cpp
 )
 # corral_patching brings the host ELF32 reader, which plays the kernel for the examples.

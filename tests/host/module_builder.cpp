@@ -177,7 +177,10 @@ Module good_module(const std::vector<TargetSpec>& targets) {
     for (const TargetSpec& t : targets) {
         int start = 0;
         uint32_t length = 7;
-        (void)strategy_old_bytes(t.strategy.c_str(), &start, &length);
+        KernelSymbol s{};
+        const KernelFacts f = kernel.facts();
+        if (f.resolve(&kernel, t.target.c_str(), &s))
+            (void)target_old_bytes(t.strategy.c_str(), f, s.address, &start, &length);
         put_field(b, t.target, SYMBOL_NAME_SIZE);
         put_field(b, t.replacement, SYMBOL_NAME_SIZE);
         put_field(b, t.strategy, STRATEGY_NAME_SIZE);
@@ -227,7 +230,7 @@ uint32_t old_bytes_hash(FakeKernel& kernel, const std::string& symbol, const std
     KernelSymbol s{};
     uint8_t bytes[MAX_OLD_BYTES];
     KernelFacts f = kernel.facts();
-    if (!strategy_old_bytes(strategy.c_str(), &start, &length) || !f.resolve(&kernel, symbol.c_str(), &s) ||
+    if (!f.resolve(&kernel, symbol.c_str(), &s) || !target_old_bytes(strategy.c_str(), f, s.address, &start, &length) ||
         !f.read_bytes(&kernel, s.address + uint32_t(start), bytes, length))
         return 0;
     return fnv1a(bytes, length);

@@ -1,11 +1,18 @@
-// The ELF checks of the module validator, one hand-made bad payload each
-// (run by ModuleChecks in module_format_test.cpp).  Each edit changes one
-// field of good_module()'s object and returns the exact error; an edit
-// that returns "" is something the validator must accept.
-#include "tests/host/module_builder.h"
+// The hand-made bad modules of the validator's tests (module_cases.h): one
+// per check, each an edit of good_module() that changes one thing (and may
+// lower the limits) and returns the exact one-line error; an edit that
+// returns "" is something the validator must accept.  ModuleChecks
+// (module_format_test.cpp) runs them all; write_bad_module_pack()
+// (bad_module_pack_writer.cpp) packs the bad ones for the kernel's loader
+// ktests.  No gtest here: the pack's generator links this file too.
+#include "tests/host/module_cases.h"
+
+#include "kernel/lib/hash.h"
 
 namespace corral::module::testing {
 namespace {
+
+size_t record(int field_offset) { return HEADER_FIXED_SIZE + size_t(field_offset); }
 
 enum ShField { SH_NAME = 0, SH_TYPE = 4, SH_FLAGS = 8, SH_OFFSET = 16, SH_SIZE = 20, SH_LINK = 24, SH_INFO = 28,
                SH_ALIGN = 32, SH_ENTSIZE = 36 };
@@ -23,6 +30,81 @@ void unterminate(Module& m, int section) { m.bytes[m.section_data(section) + sh(
 
 }  // namespace
 
+// The header and target checks.
+extern const BadCase HEADER_CASES[] = {
+    {"FileOverTheLimit", EDIT { limits.max_file_size = 100;
+                                return fmt("module: file is %zu bytes, the limit is 100", m.bytes.size()); }},
+    {"FileShorterThanTheHeader", EDIT { m.bytes.resize(63);
+                                        return "module: file is 63 bytes, too short for the 64-byte header"; }},
+    {"Magic", EDIT { m.bytes[0] = 'X';
+                     return "module: magic is 58 52 4c 50 41 54 43 48, want \"CRLPATCH\""; }},
+    {"Version", EDIT { m.set32(field::VERSION, 2); return "module: format version is 2, this kernel reads version 1"; }},
+    {"NoTargets", EDIT { m.set32(field::TARGET_COUNT, 0); return "module: target count is 0, want 1..8"; }},
+    {"NineTargets", EDIT { m.set32(field::TARGET_COUNT, 9); return "module: target count is 9, want 1..8"; }},
+    {"HeaderSize", EDIT { m.set32(field::HEADER_SIZE, 200); return "module: header size is 200, want 184 for 1 targets"; }},
+    {"PayloadSizeTooLarge", EDIT {
+         const uint32_t payload = uint32_t(m.bytes.size() - m.payload) + 1;
+         m.set32(field::PAYLOAD_SIZE, payload);
+         return fmt("module: header (184 bytes) and payload (%u bytes) do not add up to the file size (%zu bytes)",
+                    payload, m.bytes.size()); }},
+    {"FileCutShort", EDIT {
+         m.bytes.pop_back();
+         return fmt("module: header (184 bytes) and payload (%u bytes) do not add up to the file size (%zu bytes)",
+                    m.get32(field::PAYLOAD_SIZE), m.bytes.size()); }},
+    {"BuildId", EDIT { m.set32(field::BUILD_ID, 0x1234);
+                       return "module: built for kernel build-id 0x00001234, this kernel is 0x5eed1d01"; }},
+    {"NameNotTerminated", EDIT { m.write(field::NAME, std::string(32, 'a'));
+                                 return "module: module name is not NUL-terminated within 32 bytes"; }},
+    {"NameEmpty", EDIT { m.bytes[field::NAME] = 0; return "module: module name is empty"; }},
+    {"NameNotPadded", EDIT { m.bytes[field::NAME + 5] = 'x';
+                             return "module: module name has a non-zero byte after its NUL (at 5)"; }},
+    {"TargetNameNotTerminated", EDIT { m.write(record(field::TARGET_SYMBOL), std::string(48, 't'));
+                                       return "module: target 0: symbol name is not NUL-terminated within 48 bytes"; }},
+    {"ReplacementNameEmpty", EDIT { m.bytes[record(field::REPLACEMENT)] = 0;
+                                    return "module: target 0: replacement name is empty"; }},
+    {"StrategyNotPadded", EDIT { m.bytes[record(field::STRATEGY) + 10] = 1;
+                                 return "module: target 0: strategy name has a non-zero byte after its NUL (at 10)"; }},
+    {"UnknownStrategy", EDIT {
+         m.write(record(field::STRATEGY), "int4");
+         return "module: target 0: strategy int4 is not one of naive corral corral-scan hotpatch int3 stop-check klp";
+     }},
+    {"OldLengthNotTheStrategys", EDIT { m.set32(record(field::OLD_LENGTH), 7);
+                                        return "module: target 0: old-bytes length is 7, strategy int3 rewrites 5"; }},
+    {"TargetNotInTheKernel", EDIT { m = good_module({{"missing_fn", "replacement_fn", "int3"}});
+                                    return "module: target 0: kernel symbol missing_fn not found"; }},
+    {"TargetBytesUnreadable", EDIT { m = good_module({{"unmapped_fn", "replacement_fn", "int3"}});
+                                     return "module: target 0: cannot read 5 live bytes at 0x200000"; }},
+    {"HotpatchBytesBeforeTheText", EDIT { m = good_module({{"target_fn", "replacement_fn", "hotpatch"}});
+                                          return "module: target 0: cannot read 7 live bytes at 0x100ffb"; }},
+    {"OldBytesChanged", EDIT {
+         m.set32(record(field::OLD_HASH), 0);
+         const uint8_t nop[] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
+         return fmt("module: target 0: live bytes at 0x101000 hash to 0x%08x, the header says 0x00000000",
+                    fnv1a(nop, 5)); }},
+    {"StopCheckOldLengthIsTheLayouts", EDIT {   // target_fn has the fentry layout: 5 bytes, not 7
+         m = good_module({{"target_fn", "replacement_fn", "stop-check"}});
+         m.set32(record(field::OLD_LENGTH), 7);
+         return "module: target 0: old-bytes length is 7, strategy stop-check rewrites 5"; }},
+    {"StopCheckEntryUnreadable", EDIT { m = good_module({{"unmapped_fn", "replacement_fn", "stop-check"}});
+                                        return "module: target 0: cannot read the entry of unmapped_fn at 0x200000"; }},
+    {"TargetTwice", EDIT { m = good_module({TargetSpec{}, TargetSpec{}});
+                           return "module: target 1: target_fn is also target 0"; }},
+    {"ReplacementMissing", EDIT { m = good_module({{"target_fn", "nothing_fn", "int3"}});
+                                  return "module: target 0: replacement nothing_fn is not defined in the payload"; }},
+    {"ReplacementDefinedTwice", EDIT {
+         m.set32(m.symbol(SYM_INLINE), m.get32(m.symbol(SYM_REPLACEMENT)));   // inline_fn renamed replacement_fn
+         return "module: target 0: replacement replacement_fn is defined 2 times in the payload"; }},
+    {"ReplacementNotCode", EDIT {
+         m.set16(m.symbol(SYM_REPLACEMENT) + 14, DATA);
+         m.set32(m.symbol(SYM_REPLACEMENT) + 8, 4);
+         return "module: target 0: replacement replacement_fn is not code in an executable section"; }},
+    {"ReplacementIsAnUndefinedSymbol", EDIT {
+         m = good_module({{"target_fn", "kprintf", "int3"}});
+         return "module: target 0: replacement kprintf is not defined in the payload"; }},
+};
+extern const size_t HEADER_CASE_COUNT = sizeof HEADER_CASES / sizeof HEADER_CASES[0];
+
+// The ELF checks, each changing one field of good_module()'s object.
 extern const BadCase ELF_CASES[] = {
     {"PayloadShorterThanElfHeader", EDIT { resize_payload(m, 40);
                                            return "module: the payload has 40 bytes, too few for an ELF header (52)"; }},
