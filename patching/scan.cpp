@@ -7,6 +7,8 @@
 #include "kernel/cpu.h"
 #include "kernel/lib/string.h"
 #include "kernel/sched/thread.h"
+#include "kernel/symbols.h"
+#include "kernel/sync/cross_cpu.h"
 #include "patching/corral.h"
 
 namespace corral {
@@ -62,34 +64,60 @@ NOT_PATCHABLE void walk_ebp_chain(Search& s, Thread* t, uintptr_t ebp) {
 // exit and have their stacks unmapped while we read.
 NOT_PATCHABLE bool load(const uint32_t* p, uint32_t* out) { return safe_read_u32(p, out) == 0; }
 
+// Where, in a thread stopped at `eip`, the return address into its caller
+// is when it is not in the EBP chain: in a function's prologue (before
+// `push ebp; mov ebp, esp` has made its frame) or its epilogue (after
+// `leave`), EBP is still the caller's frame, and the return address is on
+// top of the stack -- [esp], or [esp + 4] once ebp is pushed.  Read from
+// the instruction at `eip`, as this kernel's code is laid out (frame
+// pointers everywhere; the fentry NOP or `mov edi, edi` before the push).
+// -1: the frame is made, the chain has it.
+NOT_PATCHABLE int frameless_return_slot(uint32_t eip) {
+    uint8_t b[5];
+    for (int i = 0; i < 5; i++)
+        if (safe_read_u8(reinterpret_cast<const void*>(uintptr_t(eip + uint32_t(i))), &b[i]) != 0) return -1;
+    const bool fentry_nop = b[0] == 0x0f && b[1] == 0x1f && b[2] == 0x44 && b[3] == 0 && b[4] == 0;
+    const bool mov_edi_edi = b[0] == 0x8b && b[1] == 0xff;
+    if (b[0] == 0x55 || fentry_nop || mov_edi_edi || b[0] == 0xc3 || b[0] == 0xc2) return 0;   // push ebp; entry; ret
+    if (b[0] == 0x89 && b[1] == 0xe5) return 1;                                                 // mov ebp, esp
+    // A patched entry (a jmp where the NOP or mov edi,edi was), or the
+    // hotpatch padding's jmp just before one.
+    SymbolHit hit;
+    if ((b[0] == 0xe9 || b[0] == 0xeb) && ((symbol_for_address(eip, &hit) && hit.offset == 0) ||
+                                           (symbol_for_address(eip + 5, &hit) && hit.offset == 0)))
+        return 0;
+    return -1;
+}
+
 // Where the thread was when each trap frame was made (an interrupt, an
 // exception, a corral's IPI), and the return addresses above each.
 //
-// The EBP chain alone misses one: interrupted in a function's prologue
-// (before `push ebp; mov ebp, esp` has made its frame) or its epilogue
-// (after `leave`), the return address into its caller is on top of the
-// stack, and EBP is still the caller's frame, whose own return address is
-// one level up.  TCG takes interrupts exactly there -- at the start of a
-// translation block, and a call ends one.  So a thread inside old `outer`,
-// interrupted on the first instruction of a function `outer` calls, looked
-// clear of `outer` (patchtorture's contract pairs caught klp switching it
-// there).  The two words at the interrupted stack pointer are counted as
-// return addresses too: [esp] before the push and after the leave,
-// [esp + 4] between the push and the mov.  A word that only looks like one
-// makes the scan more careful, never less.
+// The EBP chain alone misses one: interrupted in a function's prologue or
+// epilogue (frameless_return_slot), the return address into its caller is
+// on top of the stack, not in the chain.  TCG takes interrupts exactly
+// there -- at the start of a translation block, and a call ends one.  So a
+// thread inside old `outer`, interrupted on the first instruction of a
+// function `outer` calls, looked clear of `outer` (patchtorture's contract
+// pairs caught klp switching it there).  Only that word is read, and only
+// there: a word above the stack pointer elsewhere may be stale (a tick's
+// handler leaves return addresses into klp's stubs below a busy thread's
+// stack, and the next `sub esp` uncovers them), and once counted, kept a
+// thread from switching for good.  The frames a wait loop makes up while it
+// serves cross-CPU requests are exact (a return address and a whole frame),
+// and have no stack above them of their own.
 NOT_PATCHABLE void walk_trap_frames(Search& s, Thread* t) {
     if (corral_bug() == CorralBug::SkipTrapFrames) return;   // the broken scan (a negative control)
     int n = 0;
     for (arch::TrapFrame* f = t->frames; f && n < MAX_CHAIN; n++) {
-        uint32_t eip, ebp, prev;
-        if (!load(&f->eip, &eip) || !load(&f->ebp, &ebp) || !load(reinterpret_cast<const uint32_t*>(&f->prev), &prev))
+        uint32_t eip, ebp, prev, vector;
+        if (!load(&f->eip, &eip) || !load(&f->ebp, &ebp) || !load(reinterpret_cast<const uint32_t*>(&f->prev), &prev) ||
+            !load(&f->vector, &vector))
             return;
         record(s, t, eip, "trap frame");
-        const auto* top = reinterpret_cast<const uint32_t*>(uintptr_t(f->interrupted_esp()));
-        for (int i = 0; i < 2; i++) {
-            uint32_t word;
-            if (load(top + i, &word)) record(s, t, word, "return address (no frame yet)");
-        }
+        const int slot = vector == VECTOR_POLL ? -1 : frameless_return_slot(eip);
+        uint32_t ret;
+        if (slot >= 0 && load(reinterpret_cast<const uint32_t*>(uintptr_t(f->interrupted_esp())) + slot, &ret))
+            record(s, t, ret, "return address (no frame yet)");
         walk_ebp_chain(s, t, ebp);
         f = reinterpret_cast<arch::TrapFrame*>(uintptr_t(prev));
     }

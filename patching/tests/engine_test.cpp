@@ -366,6 +366,44 @@ KTEST(scan, survives_saved_pointers_into_unmapped_memory) {
     stack_free(stack.value());
 }
 
+// A thread interrupted on a function's first instruction has its caller's
+// return address on top of its stack, not in the EBP chain: the scan must
+// count it (else a thread inside old `outer`, stopped on entry to a
+// function `outer` calls, looks clear of `outer`).  Stopped in the middle
+// of a function, the same word may be anything stale, and must not count
+// (a tick's klp handler leaves return addresses below a busy thread's
+// stack, and they once kept the reaper from switching).  A ghost thread
+// whose one trap frame has the word right above it.
+KTEST(scan, a_return_address_on_top_of_a_frameless_stack_counts_only_at_an_entry) {
+    struct {
+        arch::TrapFrame frame;
+        uint32_t stack[2];
+    } stopped{};
+    const uintptr_t outer = uintptr_t(&demo_fentry_square);
+    const size_t outer_size = symbol_size_at(outer);
+    KREQUIRE(outer_size > 8);
+    KREQUIRE(stopped.frame.interrupted_esp() == uint32_t(uintptr_t(&stopped.stack[0])));
+    stopped.stack[0] = uint32_t(outer + 8);   // a return address into `outer`
+    stopped.frame.ebp = 0;                    // the caller's chain: nothing more
+    Thread ghost{};
+    str_copy(ghost.name, "ghost", sizeof ghost.name);
+    ghost.state = ThreadState::Ready;
+    ghost.frames = &stopped.frame;
+    const CodeRange range{outer, outer + outer_size};
+    stopped.frame.eip = uint32_t(uintptr_t(&demo_fentry_counter));   // on a function's first instruction
+    KEXPECT(scan_one_thread(&ghost, &range, 1, nullptr));
+    // Past the prologue (the fentry NOP, push ebp, mov ebp,esp): the frame
+    // is made, and the word on top is no return address.
+    const auto* code = reinterpret_cast<const uint8_t*>(&demo_fentry_counter);
+    KREQUIRE(code[0] == 0x0f && code[5] == 0x55 && code[6] == 0x89 && code[7] == 0xe5);
+    stopped.frame.eip = uint32_t(uintptr_t(code + 8));
+    KEXPECT(!scan_one_thread(&ghost, &range, 1, nullptr));
+    stopped.frame.eip = uint32_t(uintptr_t(code + 6));   // between the push and the mov: [esp + 4]
+    stopped.stack[1] = stopped.stack[0];
+    stopped.stack[0] = 0;                                 // the pushed ebp
+    KEXPECT(scan_one_thread(&ghost, &range, 1, nullptr));
+}
+
 KTEST(patching, planner_refuses_what_it_must) {
     Result<PatchRecord*> trap = patch_define("bad-trap", "trap_dispatch", uintptr_t(&demo_hot_counter_v2), "naive");
     KREQUIRE(trap.is_ok());
