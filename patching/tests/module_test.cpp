@@ -12,6 +12,7 @@
 #include "kernel/test/ktest.h"
 #include "patching/module/bad_module_pack.h"
 #include "patching/module/loader.h"
+#include "patching/module/module_elf.h"
 #include "patching/module/module_format.h"
 #include "patching/text_verify.h"
 
@@ -120,7 +121,7 @@ struct PackReader {
     }
     uint32_t u32() {
         const uint8_t* p = take(4);
-        return p ? uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24 : 0;
+        return p ? module::le32(p) : 0;
     }
     // A length-prefixed byte string.
     const uint8_t* blob(uint32_t* length) {
@@ -138,15 +139,13 @@ struct PackKernel {
     uint32_t region_count;
     const uint8_t* regions_end;
 
-    static uint32_t le32(const uint8_t* p) {
-        return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
-    }
     static bool resolve(void* ctx, const char* name, module::KernelSymbol* out) {
         const auto* k = static_cast<const PackKernel*>(ctx);
         for (uint32_t i = 0; i < k->symbol_count; i++) {
             const uint8_t* s = k->symbols + i * (module::pack::NAME_SIZE + 8);
             if (str_len(name) >= module::pack::NAME_SIZE || !str_eq(reinterpret_cast<const char*>(s), name)) continue;
-            *out = module::KernelSymbol{le32(s + module::pack::NAME_SIZE), le32(s + module::pack::NAME_SIZE + 4)};
+            *out = module::KernelSymbol{module::le32(s + module::pack::NAME_SIZE),
+                                        module::le32(s + module::pack::NAME_SIZE + 4)};
             return true;
         }
         return false;
@@ -211,9 +210,10 @@ KTEST(module, every_hand_made_bad_module_is_refused_with_its_line) {
             (void)module::module_unload(loaded.value()->name);
             continue;
         }
-        static char want[256];
-        str_copy(want, "", sizeof want);
-        for (uint32_t i = 0; i < error_length && i + 1 < sizeof want; i++) want[i] = error[i], want[i + 1] = 0;
+        static char want[256];   // the expected line, NUL-terminated (the pack's is not)
+        const uint32_t kept = error_length < sizeof want ? error_length : uint32_t(sizeof want - 1);
+        for (uint32_t i = 0; i < kept; i++) want[i] = error[i];
+        want[kept] = 0;
         const char* got = loaded.error();
         if (error_length >= sizeof want || !str_eq(got, want))
             t.fail(__FILE__, __LINE__, "%s: '%s', want '%s'", name, got, want);
