@@ -140,7 +140,7 @@ namespace {
 
 int cmd_text(int argc, char** argv) {
     if (argc == 2 && str_eq(argv[1], "cleanup")) {
-        Result<int> n = patch_cleanup_padding();
+        Result<int> n = patch_cleanup_padding(true);
         if (n.is_error()) return shell_error("%s", n.error());
         kprintf("text cleanup: padding put back under %d function(s)\n", n.value());
         return 0;

@@ -12,6 +12,12 @@
 #include "kernel/sched/wait_queue.h"
 #include "kernel/symbols.h"
 #include "patching/torn.h"
+#include "patching/layout.h"
+#include "patching/strategy.h"
+#include "kernel/lib/format.h"
+#include "kernel/console/console.h"
+
+extern "C" const corral::HotpatchSite __hotpatch_sites_start[], __hotpatch_sites_end[];
 
 namespace corral {
 namespace {
@@ -334,38 +340,54 @@ NOT_PATCHABLE Result<void> clean_padding_parked(void* ctx, const CorralReport&) 
     return text_write(w.start, w.original, size_t(w.length));
 }
 
-// A hotpatch application is two edits: the padding jmp, then the entry's
-// 2-byte short jmp (one atomic 16-bit store).
-bool is_hotpatch(const Patch& p) { return p.edit_count == 2 && p.edits[1].atomic16; }
+constexpr int PADDING = JMP_REL32_LENGTH;   // the hotpatch jmp ends at the entry
 
-// The padding of `r` still differs from the ELF, and nothing can enter it.
-bool padding_needs_cleaning(const PatchRecord* r, PaddingCleanup* w) {
-    if (r->state != PatchState::Reverted || !is_hotpatch(r->applied) || applied_on(r->target, nullptr)) return false;
-    const auto* entry = reinterpret_cast<const uint8_t*>(r->target);
-    if (entry[0] != 0x8b || entry[1] != 0xff) return false;   // the entry must no longer lead there
-    const Edit& pad = r->applied.edits[0];
+// The padding before `entry` as the ELF had it, and whether the live bytes
+// differ from that (the journal knows the original of every byte written).
+bool padding_differs(uintptr_t entry, PaddingCleanup* w) {
+    w->start = entry - PADDING;
+    w->length = PADDING;
     bool differs = false;
-    for (int i = 0; i < pad.length; i++) {
-        if (!text_journal_original(pad.address + i, &w->original[i])) return false;
-        differs |= w->original[i] != reinterpret_cast<const uint8_t*>(pad.address)[i];
+    for (int i = 0; i < PADDING; i++) {
+        const uint8_t live = reinterpret_cast<const uint8_t*>(w->start)[i];
+        if (!text_journal_original(w->start + uintptr_t(i), &w->original[i])) w->original[i] = live;
+        differs |= w->original[i] != live;
     }
-    w->start = pad.address;
-    w->length = pad.length;
     return differs;
+}
+
+// Why the padding before `entry` must stay, or nullptr if nothing leads there.
+const char* padding_in_use(uintptr_t entry, char* why, size_t size) {
+    if (const PatchRecord* top = applied_on(entry, nullptr)) {
+        format(why, size, "patch '%s' is applied there", top->name);
+        return why;
+    }
+    const auto* e = reinterpret_cast<const uint8_t*>(entry);
+    if (e[0] != 0x8b || e[1] != 0xff) {
+        format(why, size, "its entry is %02x %02x, not mov edi,edi (something still leads there)", e[0], e[1]);
+        return why;
+    }
+    return nullptr;
 }
 
 }  // namespace
 
-Result<int> patch_cleanup_padding() {
+Result<int> patch_cleanup_padding(bool explain) {
     MutexGuard g(transactions);
     int cleaned = 0;
-    for (PatchRecord* r = records; r; r = r->next) {
+    for (const HotpatchSite* site = __hotpatch_sites_start; site < __hotpatch_sites_end; site++) {
+        const uintptr_t entry = uintptr_t(site->entry);
         PaddingCleanup w{};
-        if (!padding_needs_cleaning(r, &w)) continue;
+        if (!padding_differs(entry, &w)) continue;
+        char why[96];
+        if (padding_in_use(entry, why, sizeof why)) {
+            if (explain) kprintf("text cleanup: kept the padding of %s: %s\n", site->name, why);
+            continue;
+        }
         TRY_VOID(corral_all_cpus(clean_padding_parked, &w));
         if (w.busy)
             return make_error("cleanup: thread %d '%s' is at %#zx in the padding of %s; nothing written, try again",
-                              w.hit.thread_id, w.hit.thread_name, w.hit.eip, r->target_name);
+                              w.hit.thread_id, w.hit.thread_name, w.hit.eip, site->name);
         cleaned++;
     }
     return cleaned;

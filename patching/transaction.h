@@ -74,13 +74,16 @@ bool patch_set_applied(const PatchSet* s);
 Result<void> patch_set_apply(PatchSet* s, const Strategy* strategy = nullptr, const PatchHooks* hooks = nullptr);
 Result<void> patch_set_revert(PatchSet* s, const PatchHooks* hooks = nullptr);
 
-// Puts back the int3 padding under every function whose hotpatches are all
-// reverted: a revert leaves its jmp in the padding on purpose, because a
-// thread may have taken the short jmp and not yet the long one.  Inside a
+// Puts back the int3 padding before every hotpatch-layout function whose
+// entry is its own `mov edi, edi` again: a hotpatch revert leaves its jmp in
+// the padding on purpose, because a thread may have taken the short jmp and
+// not yet the long one.  Which strategy wrote the entry since does not
+// matter; the text and the writer's journal say what is left.  Inside a
 // corral, the scan first checks that no saved context is in the padding;
 // if one is, nothing is written and the error names the thread.  Returns
-// how many functions were cleaned.
-Result<int> patch_cleanup_padding();
+// how many functions were cleaned; with `explain`, prints a line for each
+// padding it leaves and why.
+Result<int> patch_cleanup_padding(bool explain = false);
 
 void transactions_init();   // the built-in demo patches
 

@@ -49,6 +49,43 @@ KTEST(text, cleanup_puts_back_the_padding_a_revert_left) {
     KEXPECT_EQ(text_verify(false).unexplained_chunks, 0);
 }
 
+// The second hour's sequence: hotpatch, revert, naive, revert.  The naive
+// patch wrote the entry last, but the hotpatch's jmp is still in the
+// padding; the cleanup must find it from the text, not from the patch
+// that happens to be the latest.
+KTEST(text, cleanup_restores_a_padding_whatever_strategy_wrote_the_entry_last) {
+    PatchRecord* seed = patch_find("seed");
+    KREQUIRE(seed && seed->state != PatchState::Applied);
+    KREQUIRE(patch_cleanup_padding().is_ok());
+    const int base = text_verify(false).patched_bytes;
+    KREQUIRE(patch_apply(seed, find_strategy("hotpatch")).is_ok());
+    KREQUIRE(patch_revert(seed).is_ok());
+    KREQUIRE(patch_apply(seed, find_strategy("naive")).is_ok());
+    KREQUIRE(patch_revert(seed).is_ok());
+    KEXPECT_EQ(text_verify(false).patched_bytes, base + 5);
+    Result<int> cleaned = patch_cleanup_padding();
+    KREQUIRE(cleaned.is_ok());
+    KEXPECT_EQ(cleaned.value(), 1);
+    const TextVerifyReport after = text_verify(false);
+    KEXPECT_EQ(after.patched_bytes, base);
+    KEXPECT_EQ(after.patched_ranges, 0);
+    KEXPECT_EQ(after.unexplained_chunks, 0);
+}
+
+// While a patch leads into the padding, the cleanup leaves it alone.
+KTEST(text, cleanup_keeps_the_padding_of_an_applied_hotpatch) {
+    PatchRecord* hot = patch_find("hot");
+    KREQUIRE(hot && hot->state != PatchState::Applied);
+    KREQUIRE(patch_apply(hot, find_strategy("hotpatch")).is_ok());
+    const int applied = text_verify(false).patched_bytes;
+    Result<int> cleaned = patch_cleanup_padding();
+    const int after = text_verify(false).patched_bytes;
+    KEXPECT(patch_revert(hot).is_ok());
+    KREQUIRE(cleaned.is_ok());
+    KEXPECT_EQ(after, applied);
+    KREQUIRE(patch_cleanup_padding().is_ok());
+}
+
 // Negative control: a change the patcher cannot explain must be caught.
 // The byte is in the multiboot header (data at the start of .text that
 // nothing reads after boot); the journal is told to forget it.
