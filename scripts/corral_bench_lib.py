@@ -53,7 +53,7 @@ DEFAULT_GOAL_RATIO = 2.5         # corral / IPI round trip, when no line states 
 SAMPLES_KEY = "samples"
 BENCH_PREFIX = "BENCH "
 SUMMARY_RE = re.compile(r"^bench: (?P<n>\d+) results?\s*$")
-FAILURE_RE = re.compile(r"^bench: FAILURE\b")
+FAILURE_RE = re.compile(r"^(?:error: )?bench: FAILURE\b")
 
 
 class BenchLineError(ValueError):

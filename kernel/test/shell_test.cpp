@@ -61,6 +61,11 @@ KTEST(shell, bad_arguments_are_one_error_line) {
     expect_one_error(t, "text scrub");
     expect_one_error(t, "corral bogus");
     expect_one_error(t, "corral stats extra");
+    expect_one_error(t, "bench");            // every refusal through the same path (corralctl reads "error:")
+    expect_one_error(t, "bench nosuch");
+    expect_one_error(t, "bench corral foo");
+    expect_one_error(t, "bench corral samples=0");
+    expect_one_error(t, "bench corral samples=1 extra");
 }
 
 KTEST(shell, empty_and_overlong_lines) {

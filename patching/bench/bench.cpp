@@ -185,10 +185,7 @@ Result<int> run_benchmarks(const char* name, const Options& o) {
     thread_set_affinity(me, affinity);
     if (r.is_ok() && lines_dropped)
         r = make_error("%d result line(s) did not fit in %d bytes and were not printed", lines_dropped, LINE_BYTES);
-    if (r.is_error()) {
-        kprintf("bench: FAILURE %s\n", r.error());
-        return r.error_value();
-    }
+    if (r.is_error()) return make_error("bench: FAILURE %s", r.error());   // scripts/bench looks for this
     kprintf("bench: %d results\n", lines_printed);
     return lines_printed;
 }
@@ -219,20 +216,17 @@ Result<void> bench_init() {
 namespace {
 
 int bench_command(int argc, char** argv) {
-    if (argc < 2 || argc > 3) {
-        kprintf("usage: bench <ipi|corral|window|batch|call|boot|all> [samples=<n>]\n");
-        return 1;
-    }
+    if (argc < 2 || argc > 3) return shell_error("usage: bench <ipi|corral|window|batch|call|boot|all> [samples=<n>]");
     Options o{0};
     if (argc == 3) {
         Result<uint32_t> n = str_starts_with(argv[2], "samples=") ? parse_u32(argv[2] + 8) : make_error("no samples=");
-        if (n.is_error() || n.value() < 1 || n.value() > MAX_SAMPLES) {
-            kprintf("bench: '%s': want samples=<1..%d>\n", argv[2], MAX_SAMPLES);
-            return 1;
-        }
+        if (n.is_error() || n.value() < 1 || n.value() > MAX_SAMPLES)
+            return shell_error("bench: '%s': want samples=<1..%d>", argv[2], MAX_SAMPLES);
         o.samples = int(n.value());
     }
-    return run_benchmarks(argv[1], o).is_ok() ? 0 : 1;
+    Result<int> r = run_benchmarks(argv[1], o);
+    if (r.is_error()) return shell_error("%s", r.error());
+    return 0;
 }
 
 }  // namespace

@@ -659,6 +659,37 @@ bool run_one(const Mode& mode, const StressOptions& o) {
     return ok;
 }
 
+
+// The run ends by reverting its own patches and checking the text against
+// the ELF: a patch someone else applied would fail that check after the
+// whole run.  Refused up front instead, naming it.
+struct AppliedPatches {
+    int count;
+    const char* first;
+};
+
+void count_applied(PatchRecord* r, void* ctx) {
+    auto& a = *static_cast<AppliedPatches*>(ctx);
+    if (r->state != PatchState::Applied) return;
+    if (!a.count) a.first = r->name;
+    a.count++;
+}
+
+Result<void> check_text_is_the_elfs() {
+    AppliedPatches a{0, nullptr};
+    patch_for_each(count_applied, &a);
+    if (a.count)
+        return make_error("stress: patch '%s'%s is applied; revert it first (the run ends by checking the text "
+                          "against the ELF, and 'patch list' shows what is applied)", a.first,
+                          a.count > 1 ? " (and others)" : "");
+    TRY(patch_cleanup_padding());
+    const TextVerifyReport text = text_verify(false);
+    if (text.unexplained_chunks || text.patched_ranges)
+        return make_error("stress: the text differs from the ELF before the run (%d chunk(s), %d patched range(s)); "
+                          "'text verify' shows where", text.unexplained_chunks, text.patched_ranges);
+    return Ok{};
+}
+
 }  // namespace
 
 const char* stress_strategy_names() { return "naive corral corral-scan hotpatch int3 stop-check klp mixed all"; }
@@ -677,6 +708,11 @@ Result<bool> stress_run(const StressOptions& o) {
     else
         modes[count++] = TRY(mode_for(o.strategy, o.bug, o.strict_contract));
     if (__atomic_exchange_n(&running, true, __ATOMIC_ACQ_REL)) return make_error("stress: a run is in progress");
+    Result<void> clean = check_text_is_the_elfs();
+    if (clean.is_error()) {
+        running = false;
+        return clean.error_value();
+    }
     Result<void> defined_ok = define_patches();
     if (defined_ok.is_error()) {
         running = false;
