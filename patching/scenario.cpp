@@ -222,12 +222,23 @@ Result<uintptr_t> call_site(uintptr_t outer, uintptr_t inner) {
     return make_error("%s never calls %#zx", hit.symbol.name, inner);
 }
 
+// A scenario patches its target itself and watches what the victim runs:
+// any patch already applied there (a built-in one, a module's) would be
+// what the victim meets instead.
+Result<void> target_is_free(const PatchRecord* p) {
+    if (const PatchRecord* on = patch_applied_on(p->target))
+        return make_error("patch '%s' is applied on %s; revert it first ('patch revert %s')", on->name,
+                          p->target_name, on->name);
+    return Ok{};
+}
+
 Result<Subject> choose_subject(Run& r) {
     Subject s{};
     if (r.spec->contract) {
         s.set = patch_set_find(r.fentry ? "contract-fentry" : "contract-hot");
         if (!s.set) return make_error("built-in multi-function patch missing");
         if (patch_set_applied(s.set)) return make_error("'%s' is applied; revert it first", s.set->name);
+        for (int i = 0; i < s.set->count; i++) TRY_VOID(target_is_free(s.set->members[i]));
         s.patch = s.set->members[0];
         r.outer = reinterpret_cast<int (*)(int)>(s.patch->target);
         s.held_at = TRY(call_site(s.patch->target, s.set->members[1]->target));
@@ -235,8 +246,7 @@ Result<Subject> choose_subject(Run& r) {
     }
     s.patch = patch_find(r.fentry ? "fentry" : "seed");
     if (!s.patch) return make_error("built-in patch missing");
-    if (s.patch->state == PatchState::Applied)
-        return make_error("patch '%s' is applied; revert it first ('patch revert %s')", s.patch->name, s.patch->name);
+    TRY_VOID(target_is_free(s.patch));
     s.held_at = r.fentry ? s.patch->target : s.patch->target + 2;
     return s;
 }

@@ -207,6 +207,11 @@ PatchRecord* patch_find(const char* name) {
     return nullptr;
 }
 
+PatchRecord* patch_applied_on(uintptr_t target) {
+    MutexGuard g(transactions);
+    return applied_on(target, nullptr);
+}
+
 void patch_for_each(void (*fn)(PatchRecord* p, void* ctx), void* ctx) {
     MutexGuard g(transactions);
     for (PatchRecord* r = records; r; r = r->next) fn(r, ctx);

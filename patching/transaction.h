@@ -41,6 +41,8 @@ Result<PatchRecord*> patch_define_at(const char* name, const Symbol& target, uin
 // Forgets a patch that is not applied and belongs to no set (unloading a module).
 Result<void> patch_undefine(PatchRecord* r);
 PatchRecord* patch_find(const char* name);
+// The patch on top of `target` (the newest applied there), or null.
+PatchRecord* patch_applied_on(uintptr_t target);
 void patch_for_each(void (*fn)(PatchRecord* p, void* ctx), void* ctx);
 
 // `strategy` null: the patch's default.

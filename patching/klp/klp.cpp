@@ -2,6 +2,7 @@
 
 #include "arch/x86/sections.h"
 #include "kernel/console/console.h"
+#include "kernel/config.h"
 #include "kernel/cpu.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
@@ -91,6 +92,17 @@ NOT_PATCHABLE int old_code(uint32_t goal, CodeRange* out) {
     return n;
 }
 
+// What each CPU's ticks last saw of a thread they could not switch: the
+// timeout report says why a running thread is still not switched.
+struct TickView {
+    volatile uint64_t at_us;        // the last tick that looked (0: none since boot)
+    volatile int thread_id;
+    volatile uintptr_t eip;
+    const char* volatile kind;
+    volatile uint32_t unswitched;   // ticks that found it so, in a row
+};
+TickView tick_view[config::MAX_CPUS];
+
 // The running thread, from its CPU's timer tick: it is not moving.
 NOT_PATCHABLE void switch_current() {
     if (!tr.switching) return;
@@ -99,7 +111,19 @@ NOT_PATCHABLE void switch_current() {
     if (!t || t->patch_universe == goal) return;
     CodeRange ranges[MAX_RANGES];
     const int n = old_code(goal, ranges);
-    if (!scan_one_thread(t, ranges, n, nullptr)) t->patch_universe = goal;
+    ScanHit hit{};
+    TickView& v = tick_view[cpu_index()];
+    v.at_us = now_us();
+    if (!scan_one_thread(t, ranges, n, &hit)) {
+        t->patch_universe = goal;
+        v.unswitched = 0;
+        return;
+    }
+    if (v.thread_id != t->id) v.unswitched = 0;
+    v.thread_id = t->id;
+    v.eip = hit.eip;
+    v.kind = hit.kind;
+    v.unswitched = v.unswitched + 1;
 }
 
 // A CPU about to run `next` waits while the transition thread inspects it.
@@ -169,6 +193,19 @@ void print_stuck(const char* prefix) {
         if (h.eip) symbolize(h.eip, where, sizeof where);
         kprintf("%sthread %d '%s' %s %s (%s)\n", prefix, h.thread_id, h.thread_name, h.eip ? "at" : "waits for", where,
                 h.kind);
+        if (h.eip || h.cpu < 0 || h.cpu >= config::MAX_CPUS) continue;
+        const TickView& v = tick_view[h.cpu];
+        if (!v.at_us) {
+            kprintf("%s  no tick on cpu %d has looked at a thread since boot\n", prefix, h.cpu);
+        } else if (v.thread_id != h.thread_id) {
+            kprintf("%s  cpu %d's last look, %llu ms ago, was at thread %d\n", prefix, h.cpu,
+                    (unsigned long long)((now_us() - v.at_us) / 1000), v.thread_id);
+        } else {
+            char seen[64];
+            symbolize(v.eip, seen, sizeof seen);
+            kprintf("%s  cpu %d's ticks found it at %s (%s) %u time(s) in a row, the last %llu ms ago\n", prefix, h.cpu,
+                    seen, v.kind ? v.kind : "?", v.unswitched, (unsigned long long)((now_us() - v.at_us) / 1000));
+        }
     }
 }
 

@@ -8,6 +8,10 @@
 #include "patching/corral.h"
 #include "patching/scenario.h"
 #include "patching/tests/generous_timeout.h"
+#include "kernel/lib/string.h"
+#include "patching/demo_targets.h"
+#include "patching/strategy.h"
+#include "patching/transaction.h"
 
 namespace corral {
 namespace {
@@ -106,6 +110,27 @@ KTEST(scenario, every_cell_holds_under_load) {
         for (const char* st : strategies) expect_cell(t, sc, st, 0);
     load_stop = true;
     for (int i = 0; i < n; i++) thread_join(load[i]);
+}
+
+// Any patch on a scenario's target is refused up front, whoever defined it
+// (here one defined the way a module's is): the victim would meet it
+// instead of the scenario's own patch, and the scenario would report that
+// the victim never reached its hold point.
+KTEST(scenario, refuses_a_target_another_patch_is_applied_on) {
+    PatchRecord* other = patch_find("module_like_seed");
+    if (!other) {
+        Result<PatchRecord*> defined =
+            patch_define("module_like_seed", "seed_example", uintptr_t(&seed_example_v2), "int3");
+        KREQUIRE(defined.is_ok());
+        other = defined.value();
+    }
+    KREQUIRE(other->state != PatchState::Applied);
+    KREQUIRE(patch_apply(other, find_strategy("corral-scan")).is_ok());
+    Result<ScenarioResult> r = run_scenario("torn", "naive", 0, false);
+    KEXPECT(patch_revert(other).is_ok());
+    KEXPECT(patch_undefine(other).is_ok());
+    KREQUIRE(r.is_error());
+    KEXPECT(str_contains(r.error(), "patch 'module_like_seed' is applied on seed_example"));
 }
 
 }  // namespace
