@@ -14,6 +14,7 @@ constexpr int VECTOR_IPI_RESCHEDULE = 0xf0;
 constexpr int VECTOR_IPI_TLB_SHOOTDOWN = 0xf1;
 constexpr int VECTOR_IPI_CALL = 0xf2;        // run a function on other CPUs (corral, sync rounds)
 constexpr int VECTOR_IPI_PING = 0xf3;        // the smallest request, answered at once (benchmarks)
+constexpr int VECTOR_IPI_KLP_CHECK = 0xf4;   // klp: check the running thread now (patching/klp)
 constexpr int VECTOR_SPURIOUS = 0xff;
 
 Result<void> lapic_init_bsp(uint32_t phys);  // maps the registers, enables the BSP's APIC

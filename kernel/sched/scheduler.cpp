@@ -269,6 +269,13 @@ void set_running() {
 }
 }  // namespace sched_internal
 
+static void (*volatile safe_point_hook)() = nullptr;
+void sched_set_safe_point_hook(void (*hook)()) { safe_point_hook = hook; }
+
+NOT_PATCHABLE void sched_safe_point() {
+    if (void (*hook)() = safe_point_hook) hook();
+}
+
 bool sched_add_tick_hook(void (*hook)()) {
     for (auto& slot : tick_hooks) {
         void (*empty)() = nullptr;

@@ -34,6 +34,16 @@ constexpr int MAX_TICK_HOOKS = 4;
 void sched_set_switch_in_hook(void (*hook)(Thread* next));
 
 bool sched_add_tick_hook(void (*hook)());
+// A safe point: a kernel thread that may run for long stretches without
+// sleeping or leaving its CPU (the reaper, the idle loops) calls this
+// between two pieces of its work.  The hook (one; null: none) lets the
+// patcher's per-thread consistency model check the calling thread's own
+// stack and switch it there, so that it does not depend on a timer tick
+// finding it clean -- Linux livepatch calls klp_update_patch_state from the
+// idle loop and cond_resched for the same reason.  Cheap when no
+// transition is under way.
+void sched_safe_point();
+void sched_set_safe_point_hook(void (*hook)());
 void sched_remove_tick_hook(void (*hook)());
 // On the way out of an interrupt: preempt if it is due and allowed.
 void sched_maybe_preempt(arch::TrapFrame* frame);

@@ -73,6 +73,7 @@ NOT_PATCHABLE void after_irq(arch::TrapFrame* frame) { sched_maybe_preempt(frame
 
 [[noreturn]] void idle_loop() {
     for (;;) {
+        sched_safe_point();
         arch::cli();
         schedule();
         // Whatever another CPU asked of us is answered before we sleep, so
@@ -188,6 +189,7 @@ void reaper(void*) {
         }
         reap(t);
         reaping = false;
+        sched_safe_point();   // busy for seconds on end under churn: a klp transition must not wait for it
     }
 }
 

@@ -10,6 +10,9 @@
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/thread.h"
 #include "kernel/sched/wait_queue.h"
+#include "kernel/smp.h"
+#include "arch/x86/lapic.h"
+#include "arch/x86/trap.h"
 #include "kernel/symbols.h"
 #include "kernel/sync/cross_cpu.h"
 #include "kernel/sync/spinlock.h"
@@ -58,6 +61,8 @@ struct Transition {
     int stuck_count;
     ScanHit stuck[MAX_STUCK];
     volatile uint32_t passes;      // completed, since boot
+    uint32_t passes_here;          // of this transition
+    volatile uint32_t kicks;       // check IPIs sent to CPUs whose running thread was not switched, since boot
     PhaseTimes redirect;           // the stop-free window of the last redirect (bench window)
 };
 Transition tr;
@@ -65,6 +70,9 @@ Mutex klp_mutex("klp");            // start() and the transition thread
 Semaphore work(0);
 uint32_t timeout_ms = 10000;
 bool quiet = false;                // no "transition complete" lines (patchtorture makes thousands)
+bool tick_checks = true;           // ktests turn these off to show the other ways work without them
+bool kick_checks = true;
+bool safe_point_checks = true;
 
 // klp_choose's own code (klp_init): part of the redirect, like the stubs.
 CodeRange choose_code;
@@ -126,6 +134,27 @@ NOT_PATCHABLE void switch_current() {
     v.unswitched = v.unswitched + 1;
 }
 
+NOT_PATCHABLE void tick_check() {
+    if (tick_checks) switch_current();
+}
+
+// A CPU's running thread cannot be inspected from elsewhere, and its ticks
+// may keep missing the moment it is clear (a thread busy with interrupts
+// off but for short windows, a tick that always lands at the same point of
+// a loop).  When a pass finds a thread running and not switched, it asks
+// that CPU to check now, wherever the request finds the thread; and a
+// kernel thread that never sleeps checks itself at its safe points.
+NOT_PATCHABLE bool check_ipi(arch::TrapFrame*) {
+    switch_current();
+    return true;
+}
+
+NOT_PATCHABLE void safe_point() {
+    if (!tr.switching || !safe_point_checks) return;
+    InterruptGuard stay_here;   // the check and the switch on this CPU, as the tick does them
+    switch_current();
+}
+
 // A CPU about to run `next` waits while the transition thread inspects it.
 NOT_PATCHABLE void wait_while_inspected(Thread* next) {
     while (__atomic_load_n(&next->patch_checking, __ATOMIC_SEQ_CST)) cross_cpu_relax();
@@ -137,6 +166,7 @@ struct Pass {
     int n;
     int threads, switched, stuck;
     ScanHit hits[MAX_STUCK];
+    uint32_t running_cpus;   // CPUs whose running thread is not switched
 };
 
 // A switched-out thread: flagged first, so no CPU switches it in until we
@@ -159,7 +189,10 @@ void inspect(Thread* t, void* ctx) {
         // thread may run, and it must run in the universe it was found fit for.
         __atomic_store_n(&t->patch_checking, 1, __ATOMIC_SEQ_CST);
         if (!__atomic_load_n(&t->on_cpu, __ATOMIC_SEQ_CST)) clean = !scan_one_thread(t, p.ranges, p.n, &hit);
-        else hit = ScanHit{t->id, {}, t->cpu, 0, "running"};
+        else {
+            hit = ScanHit{t->id, {}, t->cpu, 0, "running"};
+            if (t->cpu >= 0 && t->cpu < 32) p.running_cpus |= 1u << t->cpu;
+        }
         if (clean) t->patch_universe = p.goal;
         __atomic_store_n(&t->patch_checking, 0, __ATOMIC_RELEASE);
     }
@@ -222,6 +255,15 @@ void run_pass() {
     tr.stuck_count = p.stuck;
     for (int i = 0; i < p.stuck && i < MAX_STUCK; i++) tr.stuck[i] = p.hits[i];
     tr.passes = tr.passes + 1;
+    tr.passes_here++;
+    // The first pass of a transition finds the CPUs' threads running as a
+    // matter of course (their ticks will switch most of them): ask from the second on.
+    if (p.stuck && p.running_cpus && tr.passes_here > 1 && kick_checks && smp_apic_mode())
+        for (int c = 0; c < cpu_count(); c++)
+            if ((p.running_cpus >> c & 1) && c != cpu_index()) {
+                arch::ipi_send(cpus[c].lapic_id, arch::VECTOR_IPI_KLP_CHECK);
+                tr.kicks = tr.kicks + 1;
+            }
     if (p.stuck == 0) {
         Result<void> done = poke_sites(p.goal ? 2 : 0);   // plain jmps, or the NOPs back
         if (done.is_error()) {
@@ -357,7 +399,9 @@ void klp_init() {
     if (!size) panic("klp: no symbol size for klp_choose");
     choose_code = CodeRange{choose, choose + size};
     sched_set_switch_in_hook(wait_while_inspected);
-    sched_add_tick_hook(switch_current);
+    if (!sched_add_tick_hook(tick_check)) panic("klp: no room for the tick hook");
+    sched_set_safe_point_hook(safe_point);
+    arch::register_trap_handler(arch::VECTOR_IPI_KLP_CHECK, check_ipi);
     thread_create("klp", transition_thread, nullptr);
 }
 
@@ -373,6 +417,12 @@ Result<void> with_sites_settled(Result<void> (*fn)(void* ctx), void* ctx) {
 }
 
 void set_timeout_ms(uint32_t ms) { timeout_ms = ms; }
+void set_checks_for_tests(bool ticks, bool kicks, bool safe_points) {
+    tick_checks = ticks;
+    kick_checks = kicks;
+    safe_point_checks = safe_points;
+}
+uint32_t kick_count() { return tr.kicks; }
 void set_quiet(bool q) { quiet = q; }
 
 bool wait_for_pass(uint64_t timeout_us) {
@@ -424,6 +474,7 @@ Result<void> start_locked(Patch* const* batch, int count, uint32_t goal) {
     tr.started_us = now_us();
     tr.reported = false;
     tr.threads = tr.switched = tr.stuck_count = 0;
+    tr.passes_here = 0;
     // Everyone starts where the text is now, and so do threads created
     // while the sites are being redirected: a thread already in the goal's
     // universe would take the new version at a site redirected first and

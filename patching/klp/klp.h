@@ -9,7 +9,10 @@
 //      to the replacement, by that thread's universe (klp_stubs.asm);
 //   3. each thread is switched to the goal once none of the patch's old
 //      functions (and no stub) is on its stack -- by the timer tick for the
-//      thread a CPU is running, by the transition thread `klp` for threads
+//      thread a CPU is running (and by a check IPI the transition sends that
+//      CPU when a pass finds its thread running and not switched, and at the
+//      safe points of kernel threads that never sleep: sched_safe_point),
+//      by the transition thread `klp` for threads
 //      that are switched out (the scheduler's switch-in hook keeps them
 //      from running while they are inspected), and by the redirect itself
 //      when the thread enters a function of the patch with a clear stack;
@@ -50,6 +53,10 @@ bool in_transition(uintptr_t target);
 bool wait_idle(uint64_t timeout_us);
 void set_timeout_ms(uint32_t ms);
 void set_quiet(bool quiet);   // no line per finished transition (patchtorture)
+// ktests: which of the ways to switch a running thread are on (all, normally):
+// its CPU's tick, the check IPI a pass sends its CPU, its own safe points.
+void set_checks_for_tests(bool ticks, bool kicks, bool safe_points);
+uint32_t kick_count();        // check IPIs sent since boot
 // Waits until the transition thread has made a whole pass over every thread
 // since the call (or the transition ended): what could switch, has.
 bool wait_for_pass(uint64_t timeout_us);

@@ -7,7 +7,9 @@
 #include "kernel/lib/string.h"
 #include "kernel/shell.h"
 #include "kernel/cpu.h"
+#include "kernel/sched/scheduler.h"
 #include "kernel/sched/thread.h"
+#include "arch/x86/cpu.h"
 #include "kernel/sched/wait_queue.h"
 #include "kernel/sync/spinlock.h"
 #include "kernel/test/ktest.h"
@@ -249,6 +251,87 @@ KTEST(klp, nap_holds_a_transition_until_the_nappers_leave) {
     KREQUIRE(shell_execute("patch revert napper") == 0);
     KEXPECT(klp::wait_idle(SETTLE_US));
     KEXPECT_EQ(demo_napper(0), 1);
+}
+
+// ---- A thread that never sleeps and never leaves its CPU ----------------
+// (make stress once saw the reaper, busy reaping churned threads on its
+// CPU, hold a transition for ten seconds.)  The spinner is pinned to CPU 1
+// with preemption off, so the transition thread only ever finds it
+// running, and the tick's check is turned off: only the check IPI a pass
+// sends, or the spinner's own safe point, can switch it (and the CPUs'
+// idle threads, which the same two reach: the idle loop has a safe point).
+// With both off too, the transition must stay open: the setup really holds it.
+
+volatile bool spinner_stop = false;
+volatile bool spinner_safe_points = false;
+volatile bool spinner_running = false;
+
+void spinner(void*) {
+    Thread* me = current_thread();
+    me->preempt_off = me->preempt_off + 1;
+    spinner_running = true;
+    while (!spinner_stop) {
+        for (int i = 0; i < 1000; i++) arch::cpu_relax();
+        if (spinner_safe_points) sched_safe_point();
+    }
+    spinner_running = false;
+    me->preempt_off = me->preempt_off - 1;
+}
+
+bool spinner_on_cpu1(void* t) {
+    auto* th = static_cast<Thread*>(t);
+    return spinner_running && th->on_cpu && th->cpu == 1;
+}
+
+// Applies klp-test-plain (no caller: nothing but the spinner can hold it),
+// and says whether the transition finished within `us`.
+bool transition_finishes(KTestContext& t, PatchRecord* plain, uint64_t us) {
+    if (patch_apply(plain, find_strategy("klp")).is_error()) {
+        t.fail(__FILE__, __LINE__, "klp apply failed");
+        return false;
+    }
+    const bool done = klp::wait_idle(us);
+    if (patch_revert(plain).is_error()) t.fail(__FILE__, __LINE__, "klp revert failed");
+    return done;
+}
+
+KTEST(klp, a_thread_that_never_leaves_its_cpu_is_switched_without_its_tick) {
+    if (cpu_count() < 2) return t.skip("needs a second CPU");
+    PatchRecord* plain = patch_find("klp-test-plain");
+    if (!plain) {
+        Result<PatchRecord*> defined =
+            patch_define("klp-test-plain", "klp_test_plain", uintptr_t(&klp_test_plain_v2), "klp");
+        KREQUIRE(defined.is_ok());
+        plain = defined.value();
+    }
+    KREQUIRE(klp::wait_idle(SETTLE_US));
+    spinner_stop = false;
+    spinner_safe_points = false;
+    Thread* s = thread_create("klp-spinner", spinner, nullptr, 1u << 1);
+    KREQUIRE(wait_until(spinner_on_cpu1, s, 5000000));
+
+    klp::set_checks_for_tests(false, false, false);   // the control: nothing can switch it
+    const bool held = !transition_finishes(t, plain, 300000);
+    KEXPECT(klp::wait_idle(SETTLE_US));               // the revert: the spinner never left the old universe
+
+    klp::set_checks_for_tests(false, true, false);    // the check IPI alone
+    const uint32_t kicks_before = klp::kick_count();
+    const bool by_ipi = transition_finishes(t, plain, SETTLE_US);
+    const uint32_t kicks = klp::kick_count() - kicks_before;
+    KEXPECT(klp::wait_idle(SETTLE_US));
+
+    klp::set_checks_for_tests(false, false, true);    // the safe point alone
+    spinner_safe_points = true;
+    const bool by_safe_point = transition_finishes(t, plain, SETTLE_US);
+    KEXPECT(klp::wait_idle(SETTLE_US));
+
+    klp::set_checks_for_tests(true, true, true);
+    spinner_stop = true;
+    thread_join(s);
+    KEXPECT(held);
+    KEXPECT(by_ipi);
+    KEXPECT(kicks > 0);
+    KEXPECT(by_safe_point);
 }
 
 }  // namespace
