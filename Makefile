@@ -16,7 +16,7 @@ CXX  := g++
 NASM := nasm
 LD   := ld
 
-# Freestanding i386 C++20 (DESIGN.md §2).  Every function gets the fentry
+# Freestanding i386 C++20 (docs/design.md §2).  Every function gets the fentry
 # layout (one 5-byte NOP at entry, listed in __mcount_loc) for the int3
 # strategy; HOTPATCHABLE functions opt out of it for the hotpatch layout.
 CXXFLAGS := -m32 -std=c++20 -ffreestanding -fno-exceptions -fno-rtti -fno-pic -fno-pie \

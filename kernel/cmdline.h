@@ -1,4 +1,4 @@
-// The kernel command line (DESIGN.md §3): what this boot should do.
+// The kernel command line (docs/design.md §3): what this boot should do.
 //
 //   [<kernel path>] [test=<glob>] [demo=<name|all>] [stress=<seconds>]
 //                   [bench=<name|all>] [samples=<n>] [patch=<name>[:<strategy>],...]

@@ -61,7 +61,7 @@ void run_selftest(const char* which) {
     }
 }
 
-// What the command line asked for (DESIGN.md §3); runs after init.  The
+// What the command line asked for (docs/design.md §3); runs after init.  The
 // patching engine's work (demo=, stress=) goes through its shell commands,
 // so kernel/ needs no knowledge of patching/.
 // patch=a,b:klp -- each applied as the shell's `patch apply` would.

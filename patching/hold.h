@@ -15,7 +15,7 @@
 //
 // Debug registers are per CPU, so the thread arms its own (hold_arm), on the
 // CPU it is pinned to.  On release the handler sets RF in the saved EFLAGS,
-// or the breakpoint would fire forever (DESIGN.md §3).
+// or the breakpoint would fire forever (docs/design.md §3).
 #pragma once
 #include <stdint.h>
 

@@ -1,4 +1,4 @@
-// Patch-site layouts (DESIGN.md §2).  Two layouts, both made by GCC:
+// Patch-site layouts (docs/design.md §2).  Two layouts, both made by GCC:
 //
 //  * hotpatch layout: HOTPATCHABLE functions get >= 5 bytes of int3 padding
 //    before a 16-byte-aligned entry that starts with the 2-byte `mov edi,edi`

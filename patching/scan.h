@@ -2,7 +2,7 @@
 // the bytes about to change.  Runs inside the corral (every other CPU is
 // parked, so no thread moves while it looks).
 //
-// Where a thread's EIP can be saved (DESIGN.md §2):
+// Where a thread's EIP can be saved (docs/design.md §2):
 //   * its switch context (switched out), and the EBP chain of return
 //     addresses above it;
 //   * every trap frame on its stack, newest first (the IPI frame of a parked

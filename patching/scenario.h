@@ -1,4 +1,4 @@
-// The seed's failures, reproduced deterministically (DESIGN.md §1), for
+// The seed's failures, reproduced deterministically (docs/design.md §1), for
 // every strategy.  The same code serves `demo` (narrated) and the ktests
 // that assert the expected table on every run.
 //

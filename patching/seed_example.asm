@@ -1,4 +1,4 @@
-; The seed's example function, byte for byte (see DESIGN.md §1):
+; The seed's example function, byte for byte (see docs/design.md §1):
 ;
 ;   8b ff  mov edi,edi      ; the 2-byte "hotpatch" entry
 ;   53 50 53 51 52          ; push ebx/eax/ebx/ecx/edx

@@ -1,4 +1,4 @@
-// The patching strategies (DESIGN.md §1), one file each, one interface.
+// The patching strategies (docs/design.md §1), one file each, one interface.
 //
 // A Patch redirects one function (`target`) to another (`replacement`).
 // prepare() plans the bytes (the edits) and checks the target's layout;

@@ -2,8 +2,8 @@
 //
 // The patcher must never change bytes in a way that leaves a CPU between two
 // instructions it did not expect: a patch range has to start and end on
-// instruction boundaries of the code it overwrites (DESIGN.md §1, failure 1),
-// and an fentry site must be exactly one 5-byte NOP (DESIGN.md §2).  Both
+// instruction boundaries of the code it overwrites (docs/design.md §1, failure 1),
+// and an fentry site must be exactly one 5-byte NOP (docs/design.md §2).  Both
 // checks need instruction lengths, nothing more, so this decoder knows the
 // *shape* of an instruction (prefixes, opcode, ModRM/SIB, displacement,
 // immediate) and a mnemonic for the common ones, but not its operands.

@@ -2,7 +2,7 @@
 judge it.  `scripts/corral-qemu` is the command-line entry point; the judging
 is a pure function (`judge`) so tests/driver/ can check it on canned logs.
 
-The serial contract it relies on is DESIGN.md §3: one `Corral <v> booting`
+The serial contract it relies on is docs/design.md §3: one `Corral <v> booting`
 banner per boot, `[ FAIL ] name: why`, `ktest: N passed, N failed`,
 `PANIC: ...`, and the kernel ending its run through isa-debug-exit (QEMU's
 exit code is then (value << 1) | 1, so 1 means the kernel said "pass").

@@ -34,7 +34,7 @@ void idt_load(int cpu);       // this CPU's copy of the IDT, then lidt
 TrapHandler register_trap_handler(int vector, TrapHandler handler);
 
 // Called by the trap dispatcher around every handler so the scheduler can
-// keep each thread's frame chain (DESIGN.md §2).  Set by kernel/.
+// keep each thread's frame chain (docs/design.md §2).  Set by kernel/.
 struct TrapHooks {
     TrapFrame** (*current_frame_chain)();   // &current thread's newest frame
     void (*after_irq)(TrapFrame* frame);    // e.g. preemption on the way out

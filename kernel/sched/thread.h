@@ -1,5 +1,5 @@
 // Kernel threads.  Each thread keeps what the patcher's scan needs to find
-// every saved EIP (DESIGN.md §2): its switch context and its chain of trap
+// every saved EIP (docs/design.md §2): its switch context and its chain of trap
 // frames, newest first.
 #pragma once
 #include <stddef.h>

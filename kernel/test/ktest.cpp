@@ -90,7 +90,7 @@ static void run_one(const KTest& test, KTestSummary& summary) {
         kprintf("[ PASS ] %s.%s\n", test.suite, test.name);
         summary.passed++;
     }
-    // A slow test stands out in a log (the [ PASS ] line itself is the contract's, DESIGN.md §3).
+    // A slow test stands out in a log (the [ PASS ] line itself is the contract's, docs/design.md §3).
     if (ms >= SLOW_TEST_MS) kprintf("ktest: %s.%s took %llu ms\n", test.suite, test.name, ms);
 }
 

@@ -1,6 +1,6 @@
 // In-kernel tests.  KTEST(suite, name) registers a test in the .ktests
 // section; `test=<glob>` on the command line runs those whose "suite.name"
-// matches and prints the lines the QEMU driver reads (DESIGN.md §3):
+// matches and prints the lines the QEMU driver reads (docs/design.md §3):
 //   [ RUN  ] suite.name / [ PASS ] suite.name / [ FAIL ] suite.name: why
 //   ktest: suite.name took N ms        (a test that took 5 s or more)
 //   [ SKIP ] suite.name: why      (never a silent pass)

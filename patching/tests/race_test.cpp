@@ -1,4 +1,4 @@
-// Cross-CPU protocols meeting each other (DESIGN.md §3: every cross-CPU
+// Cross-CPU protocols meeting each other (docs/design.md §3: every cross-CPU
 // wait keeps serving the requests aimed at its own CPU).  Each test makes
 // one pair race on purpose, proves that both were in flight at the same
 // moment -- a run that never hit the race fails -- and then requires that

@@ -1,5 +1,5 @@
 // verify-layout: the post-link check of Corral's patch-site layouts
-// (DESIGN.md §2, patching/layout.h).  `make` runs it after every link, so a
+// (docs/design.md §2, patching/layout.h).  `make` runs it after every link, so a
 // patch target without its layout fails the build instead of failing the
 // patcher (or worse, a CPU) at run time.
 //

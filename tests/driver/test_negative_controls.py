@@ -1,6 +1,6 @@
 """Negative controls: the real kernel, told to misbehave with `selftest=`,
 must be reported as FAIL by scripts/corral-qemu with the right reason.  A
-driver that passes these runs would pass a broken kernel (DESIGN.md §4:
+driver that passes these runs would pass a broken kernel (docs/design.md §4:
 a test that cannot fail is a defect).
 
 scripts/run-tests runs this file as its own step; it sets
