@@ -283,15 +283,20 @@ bool spinner_on_cpu1(void* t) {
     return spinner_running && th->on_cpu && th->cpu == 1;
 }
 
-// Applies klp-test-plain (no caller: nothing but the spinner can hold it),
-// and says whether the transition finished within `us`.
-bool transition_finishes(KTestContext& t, PatchRecord* plain, uint64_t us) {
-    if (patch_apply(plain, find_strategy("klp")).is_error()) {
-        t.fail(__FILE__, __LINE__, "klp apply failed");
-        return false;
-    }
-    const bool done = klp::wait_idle(us);
-    if (patch_revert(plain).is_error()) t.fail(__FILE__, __LINE__, "klp revert failed");
+// Applies klp-test-plain (no caller: nothing but the spinner can hold it)
+// with only the given checks on, and says whether the transition finished
+// within `us`; then reverts it with every check on again (threads the
+// transition thread switched while they were off their CPU must be
+// switched back, whatever CPU they are running on now).
+bool transition_finishes(KTestContext& t, PatchRecord* plain, bool ticks, bool kicks, bool safe_points,
+                         uint64_t us) {
+    klp::set_checks_for_tests(ticks, kicks, safe_points);
+    const bool applied = patch_apply(plain, find_strategy("klp")).is_ok();
+    const bool done = applied && klp::wait_idle(us);
+    klp::set_checks_for_tests(true, true, true);
+    if (!applied) t.fail(__FILE__, __LINE__, "klp apply failed");
+    else if (patch_revert(plain).is_error()) t.fail(__FILE__, __LINE__, "klp revert failed");
+    if (!klp::wait_idle(SETTLE_US)) t.fail(__FILE__, __LINE__, "the revert's transition did not finish");
     return done;
 }
 
@@ -310,22 +315,13 @@ KTEST(klp, a_thread_that_never_leaves_its_cpu_is_switched_without_its_tick) {
     Thread* s = thread_create("klp-spinner", spinner, nullptr, 1u << 1);
     KREQUIRE(wait_until(spinner_on_cpu1, s, 5000000));
 
-    klp::set_checks_for_tests(false, false, false);   // the control: nothing can switch it
-    const bool held = !transition_finishes(t, plain, 300000);
-    KEXPECT(klp::wait_idle(SETTLE_US));               // the revert: the spinner never left the old universe
-
-    klp::set_checks_for_tests(false, true, false);    // the check IPI alone
+    const bool held = !transition_finishes(t, plain, false, false, false, 300000);   // the control
     const uint32_t kicks_before = klp::kick_count();
-    const bool by_ipi = transition_finishes(t, plain, SETTLE_US);
+    const bool by_ipi = transition_finishes(t, plain, false, true, false, SETTLE_US);
     const uint32_t kicks = klp::kick_count() - kicks_before;
-    KEXPECT(klp::wait_idle(SETTLE_US));
-
-    klp::set_checks_for_tests(false, false, true);    // the safe point alone
     spinner_safe_points = true;
-    const bool by_safe_point = transition_finishes(t, plain, SETTLE_US);
-    KEXPECT(klp::wait_idle(SETTLE_US));
+    const bool by_safe_point = transition_finishes(t, plain, false, false, true, SETTLE_US);
 
-    klp::set_checks_for_tests(true, true, true);
     spinner_stop = true;
     thread_join(s);
     KEXPECT(held);

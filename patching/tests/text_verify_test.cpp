@@ -76,13 +76,20 @@ KTEST(text, cleanup_restores_a_padding_whatever_strategy_wrote_the_entry_last) {
 KTEST(text, cleanup_keeps_the_padding_of_an_applied_hotpatch) {
     PatchRecord* hot = patch_find("hot");
     KREQUIRE(hot && hot->state != PatchState::Applied);
+    KREQUIRE(patch_cleanup_padding().is_ok());   // what earlier tests left, first
     KREQUIRE(patch_apply(hot, find_strategy("hotpatch")).is_ok());
+    const auto* pad = reinterpret_cast<const uint8_t*>(hot->target - 5);
+    const uint8_t jmp_before = pad[0];
     const int applied = text_verify(false).patched_bytes;
     Result<int> cleaned = patch_cleanup_padding();
     const int after = text_verify(false).patched_bytes;
+    const uint8_t jmp_after = pad[0];
     KEXPECT(patch_revert(hot).is_ok());
     KREQUIRE(cleaned.is_ok());
+    KEXPECT_EQ(cleaned.value(), 0);
     KEXPECT_EQ(after, applied);
+    KEXPECT_EQ(jmp_before, 0xe9);
+    KEXPECT_EQ(jmp_after, 0xe9);
     KREQUIRE(patch_cleanup_padding().is_ok());
 }
 
