@@ -17,13 +17,16 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import List, Optional
 
 BANNER_RE = re.compile(r"^Corral \S+ booting")
 SMP_RE = re.compile(r"^smp: (\d+) CPUs? online")      # checked against --cpus when printed
 # Named groups: when a --require regex has them, the counts are checked too.
-DEFAULT_REQUIRE = r"^ktest: (?P<passed>\d+) passed, (?P<failed>\d+) failed"
+DEFAULT_REQUIRE = r"^ktest: (?P<passed>\d+) passed, (?P<failed>\d+) failed(?:, (?P<skipped>\d+) skipped)?"
+# Printed before the first test: how many the test= glob selected.
+MATCH_RE = re.compile(r"^ktest: (\d+) of (\d+) registered ktests match\b")
+SKIP_RE = re.compile(r"\[ SKIP \] (\S+): (.*)$")
 # The summary line a run's work ends with, by what its command line asked for.
 DEMO_REQUIRE = r"^demo: \d+ cells?: (?P<passed>\d+) as expected, (?P<failed>\d+) unexpected"
 STRESS_REQUIRE = r"^patchtorture: SUCCESS"
@@ -58,6 +61,7 @@ class Verdict:
     passed: bool
     reason: str = ""                 # first reason for a FAIL, "" on PASS
     ktests: Optional[int] = None     # N from the summary, when it has counts
+    skipped: List[str] = field(default_factory=list)   # "suite.name: why", one per [ SKIP ] line
 
 
 def log_lines(text: str) -> List[str]:
@@ -121,17 +125,25 @@ def judge(log_text: str, exit_code: Optional[int], timed_out: bool,
         what = f"no {SUMMARY_NAMES[require]}" if require in SUMMARY_NAMES else f"no line matches --require {require!r}"
         return Verdict(False, f"{what} (last line: {_last_line(lines)})")
     ktests = None
+    skips = [f"{m.group(1)}: {m.group(2).strip()}" for m in map(SKIP_RE.search, lines) if m]
     groups = summary.re.groupindex
     if "passed" in groups and "failed" in groups:
         ktests, failed = int(summary.group("passed")), int(summary.group("failed"))
+        skipped = int(summary.group("skipped") or 0) if "skipped" in groups else len(skips)
         if failed:
             return Verdict(False, f"summary reports {failed} failed: {_short(summary.string)}")
         if ktests == 0:
             return Verdict(False, f"zero ktests ran (does the test= glob match anything?): {_short(summary.string)}")
+        if skipped != len(skips):
+            return Verdict(False, f"summary reports {skipped} skipped, but the log has {len(skips)} [ SKIP ] lines")
+        matched = next((m for m in map(MATCH_RE.match, lines) if m), None)
+        if matched and ktests + failed + skipped != int(matched.group(1)):
+            return Verdict(False, f"ran {ktests + failed + skipped} of the {matched.group(1)} ktests the glob "
+                                  f"matched: {_short(summary.string)}")
     problem = exit_problem(exit_code)
     if problem:
         return Verdict(False, problem)
-    return Verdict(True, "", ktests)
+    return Verdict(True, "", ktests, skips)
 
 
 def exit_problem(exit_code: Optional[int]) -> Optional[str]:
@@ -421,8 +433,12 @@ def main(argv=None) -> int:
         verdict = invert(verdict)
     if verdict.passed:
         detail = f"{verdict.ktests} ktests, " if verdict.ktests is not None else ""
+        if verdict.skipped:
+            detail += f"{len(verdict.skipped)} skipped, "
         extra = f"; {verdict.reason}" if verdict.reason else ""
         print(f"PASS {args.name} ({detail}{run.seconds:.1f} s{extra})", flush=True)
+        for skip in verdict.skipped:
+            print(f"  SKIP {skip}", flush=True)
         return 0
     print(f"FAIL {args.name}: {verdict.reason}", flush=True)
     print(f"  log: {args.log}", file=sys.stderr)

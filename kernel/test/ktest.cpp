@@ -110,6 +110,14 @@ static bool matches_any(const char* globs, const char* name) {
 
 KTestSummary run_ktests(const char* glob, bool with_deliberate_failure) {
     KTestSummary summary{0, 0, 0};
+    // How many this boot must run: the judge checks the summary adds up to it.
+    int matched = with_deliberate_failure ? 1 : 0;
+    for (const KTest* test = __ktests_start; test < __ktests_end; test++) {
+        char full[96];
+        format(full, sizeof full, "%s.%s", test->suite, test->name);
+        if (matches_any(glob, full)) matched++;
+    }
+    kprintf("ktest: %d of %d registered ktests match '%s'\n", matched, int(__ktests_end - __ktests_start), glob);
     const bool watched = sched_add_tick_hook(watchdog_tick);
     for (const KTest* test = __ktests_start; test < __ktests_end; test++) {
         char full[96];
@@ -118,10 +126,7 @@ KTestSummary run_ktests(const char* glob, bool with_deliberate_failure) {
     }
     if (with_deliberate_failure) run_one(KTest{"selftest", "deliberate_failure", deliberate_failure}, summary);
     if (watched) sched_remove_tick_hook(watchdog_tick);
-    if (summary.skipped)
-        kprintf("ktest: %d passed, %d failed, %d skipped\n", summary.passed, summary.failed, summary.skipped);
-    else
-        kprintf("ktest: %d passed, %d failed\n", summary.passed, summary.failed);
+    kprintf("ktest: %d passed, %d failed, %d skipped\n", summary.passed, summary.failed, summary.skipped);
     return summary;
 }
 

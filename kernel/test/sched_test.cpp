@@ -392,18 +392,24 @@ KTEST(sync, mutex_counter_is_exact) {
     delete c;
 }
 
-// Negative control: the same counter without a lock must lose updates.  If
-// this machine never shows the race the test says so -- it never passes
-// silently.
+// Negative control: the same counter without a lock must lose updates --
+// the proof that the scheduler really interleaves the counters above.  A
+// control may not skip: a machine that never shows the race in a few tries
+// fails the test, and says so.
+constexpr int UNLOCKED_ATTEMPTS = 5;
+
 KTEST(sync, unlocked_counter_loses_updates) {
-    Counter* c = new Counter();
-    uint32_t threads = run_counter(add_unlocked, *c);
-    uint32_t expected = threads * INCREMENTS;
-    if (c->value == expected)
-        t.skip("could not see the race: %u increments, none lost (%d CPUs)", expected, cpu_count());
-    else
-        KEXPECT(c->value < expected);
-    delete c;
+    uint32_t expected = 0, value = 0;
+    for (int attempt = 1; attempt <= UNLOCKED_ATTEMPTS; attempt++) {
+        Counter* c = new Counter();
+        expected = run_counter(add_unlocked, *c) * INCREMENTS;
+        value = c->value;
+        delete c;
+        if (value < expected) return;   // caught: updates were lost
+        KEXPECT_EQ(value, expected);    // more than expected would be a bug of its own
+    }
+    t.fail(__FILE__, __LINE__, "the race was never seen: %d attempts of %u unlocked increments lost none (%d CPUs)",
+           UNLOCKED_ATTEMPTS, expected, cpu_count());
 }
 
 struct PingPong {

@@ -34,6 +34,21 @@ class JudgeTests(unittest.TestCase):
         self.assertTrue(v.passed, v.reason)
         self.assertEqual(v.ktests, 2)
 
+    def test_skips_are_listed_with_their_reasons(self):
+        text = (BOOT + "ktest: 3 of 9 registered ktests match '*'\n" + TESTS +
+                "[ RUN  ] smp.pair\n[ SKIP ] smp.pair: needs a second CPU\nktest: 2 passed, 0 failed, 1 skipped\n")
+        v = judge(text)
+        self.assertTrue(v.passed, v.reason)
+        self.assertEqual(v.skipped, ["smp.pair: needs a second CPU"])
+
+    def test_a_boot_that_ran_fewer_ktests_than_matched_fails(self):
+        text = BOOT + "ktest: 5 of 9 registered ktests match '*'\n" + TESTS + "ktest: 2 passed, 0 failed, 0 skipped\n"
+        self.assertFails(judge(text), "ran 2 of the 5 ktests the glob matched")
+
+    def test_a_summary_whose_skips_do_not_match_the_log_fails(self):
+        text = BOOT + TESTS + "ktest: 2 passed, 0 failed, 3 skipped\n"
+        self.assertFails(judge(text), "summary reports 3 skipped, but the log has 0 [ SKIP ] lines")
+
     def test_missing_summary(self):
         self.assertFails(judge(BOOT + TESTS), "no ktest summary", "last line: [ PASS ] sched.yield")
 
