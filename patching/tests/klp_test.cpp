@@ -110,6 +110,12 @@ Result<PatchRecord*> sleeps_patch() {
     return patch_define("klp-test", "klp_test_sleeps", uintptr_t(&klp_test_sleeps_v2), "klp");
 }
 
+// The patch of klp_test_plain, which nothing calls but the tests.
+Result<PatchRecord*> plain_patch() {
+    if (PatchRecord* r = patch_find("klp-test-plain")) return r;
+    return patch_define("klp-test-plain", "klp_test_plain", uintptr_t(&klp_test_plain_v2), "klp");
+}
+
 KTEST(klp, a_stuck_transition_is_reported_and_reversed) {
     Result<PatchRecord*> defined = sleeps_patch();
     KREQUIRE(defined.is_ok());
@@ -175,13 +181,9 @@ KTEST(klp, a_thread_inside_klp_choose_is_not_switched) {
 KTEST(klp, a_thread_entering_with_a_clear_stack_switches_there) {
     Result<PatchRecord*> sleeps = sleeps_patch();
     KREQUIRE(sleeps.is_ok());
-    PatchRecord* plain = patch_find("klp-test-plain");
-    if (!plain) {
-        Result<PatchRecord*> defined =
-            patch_define("klp-test-plain", "klp_test_plain", uintptr_t(&klp_test_plain_v2), "klp");
-        KREQUIRE(defined.is_ok());
-        plain = defined.value();
-    }
+    Result<PatchRecord*> plain_defined = plain_patch();
+    KREQUIRE(plain_defined.is_ok());
+    PatchRecord* plain = plain_defined.value();
     Thread* s = thread_create("klp-sleeper", sleeper, nullptr);
     KREQUIRE(wait_until(blocked, s, 5000000));
     PatchRecord* both[] = {sleeps.value(), plain};
@@ -302,13 +304,9 @@ bool transition_finishes(KTestContext& t, PatchRecord* plain, bool ticks, bool k
 
 KTEST(klp, a_thread_that_never_leaves_its_cpu_is_switched_without_its_tick) {
     if (cpu_count() < 2) return t.skip("needs a second CPU");
-    PatchRecord* plain = patch_find("klp-test-plain");
-    if (!plain) {
-        Result<PatchRecord*> defined =
-            patch_define("klp-test-plain", "klp_test_plain", uintptr_t(&klp_test_plain_v2), "klp");
-        KREQUIRE(defined.is_ok());
-        plain = defined.value();
-    }
+    Result<PatchRecord*> plain_defined = plain_patch();
+    KREQUIRE(plain_defined.is_ok());
+    PatchRecord* plain = plain_defined.value();
     KREQUIRE(klp::wait_idle(SETTLE_US));
     spinner_stop = false;
     spinner_safe_points = false;
