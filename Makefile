@@ -169,13 +169,17 @@ deps:
 	@scripts/install-deps
 
 # The kernel with its serial console on this terminal (Ctrl-A X quits QEMU).
+RUN_SERIAL = $(if $(SERIAL),-serial $(SERIAL)$(comma)server=on$(comma)wait=off -monitor none,-serial mon:stdio)
 run: deps
 	@$(CHECK_ARGS)
 	@$(MAKE) --no-print-directory all
 	@# Quitting the shell (Ctrl-A X, status 0) is fine too; with APPEND='... exit' the kernel's answer counts.
 	@case "$(SERIAL)" in ''|unix:*) ;; *) echo "SERIAL=$(SERIAL): want unix:<path> (or nothing: stdio)"; exit 2 ;; esac
-	$(QEMU) $(QEMU_FLAGS) -kernel $(B)/corral.elf -append "$(APPEND)" \
-	  $(if $(SERIAL),-serial $(SERIAL)$(comma)server=on$(comma)wait=off -monitor stdio,-serial mon:stdio); \
+	@# With SERIAL the terminal is not QEMU's at all (no monitor on stdio, stdin
+	@# closed): `make run SERIAL=... &` keeps running in the background instead of
+	@# being stopped by the shell for reading the terminal.
+	@echo '$(strip $(QEMU) $(QEMU_FLAGS)) -kernel $(B)/corral.elf -append "$(APPEND)" $(RUN_SERIAL)'
+	@$(QEMU) $(QEMU_FLAGS) -kernel $(B)/corral.elf -append "$(APPEND)" $(RUN_SERIAL) $(if $(SERIAL),</dev/null); \
 	  status=$$?; [ $$status -eq 0 ] || { $(QEMU_STATUS); }
 
 # The seed's failures and the safe strategies, narrated, every scenario
