@@ -1,7 +1,7 @@
 // For ktests about what happens, not about how fast: a host starved by
 // other work (make test beside another make test) must not turn a slow vCPU
 // into a corral abort.  Tests that want an abort set a short timeout of
-// their own.
+// their own (ScopedCorralTimeout).
 #pragma once
 #include <stdint.h>
 
@@ -9,15 +9,21 @@
 
 namespace corral {
 
-class GenerousCorralTimeout {
+// The corral timeout while alive; the previous one again after.
+class ScopedCorralTimeout {
 public:
-    GenerousCorralTimeout() : saved_(corral_timeout_us()) { corral_set_timeout_us(60000000); }
-    ~GenerousCorralTimeout() { corral_set_timeout_us(saved_); }
-    GenerousCorralTimeout(const GenerousCorralTimeout&) = delete;
-    GenerousCorralTimeout& operator=(const GenerousCorralTimeout&) = delete;
+    explicit ScopedCorralTimeout(uint64_t us) : saved_(corral_timeout_us()) { corral_set_timeout_us(us); }
+    ~ScopedCorralTimeout() { corral_set_timeout_us(saved_); }
+    ScopedCorralTimeout(const ScopedCorralTimeout&) = delete;
+    ScopedCorralTimeout& operator=(const ScopedCorralTimeout&) = delete;
 
 private:
     uint64_t saved_;
+};
+
+class GenerousCorralTimeout : public ScopedCorralTimeout {
+public:
+    GenerousCorralTimeout() : ScopedCorralTimeout(60000000) {}
 };
 
 }  // namespace corral

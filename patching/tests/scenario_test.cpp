@@ -10,6 +10,7 @@
 #include "patching/tests/generous_timeout.h"
 #include "kernel/lib/string.h"
 #include "patching/demo_targets.h"
+#include "patching/farjmp.h"
 #include "patching/strategy.h"
 #include "patching/transaction.h"
 
@@ -28,9 +29,10 @@ void expect_cell(KTestContext& t, const char* scenario, const char* strategy, in
         t.skip("%s", s.detail);
         return;
     }
-    if (s.observed != s.expected)
-        t.fail(__FILE__, __LINE__, "%s/%s: expected %s, observed %s (%s)", scenario, strategy,
-               outcome_name(s.expected), outcome_name(s.observed), s.detail);
+    if (!cell_matches(s))
+        t.fail(__FILE__, __LINE__, "%s/%s: expected %s reason=%s, observed %s reason=%s (%s)", scenario, strategy,
+               outcome_name(s.expected), fail_reason_name(s.expected_reason), outcome_name(s.observed),
+               fail_reason_name(s.reason), s.detail);
 }
 
 #define SCENARIO_CELL(name, strategy, id) \
@@ -79,6 +81,40 @@ KTEST(scenario, contract_klp_with_a_scan_blind_to_trap_frames_fails) {
     KREQUIRE(r.is_ok());
     if (r.value().skipped) return t.skip("%s", r.value().detail);
     KEXPECT(r.value().observed == Outcome::Fail);
+    KEXPECT(r.value().reason == FailReason::OldOuterNewInner);
+}
+
+// The reasons' negative control: preempted/corral with a corral that times
+// out at once still FAILs, as the table says, but nothing was written, so
+// nothing tore.  Compared by outcome alone that cell was green; it must
+// not match.
+KTEST(scenario, a_fail_cell_failing_for_another_reason_does_not_match) {
+    if (cpu_count() < 2) return t.skip("needs a second CPU for the corral to wait for");
+    Result<ScenarioResult> r = make_error("not run");
+    {
+        ScopedCorralTimeout tiny(1);
+        r = run_scenario("preempted", "corral", 0, false);
+    }
+    KREQUIRE(r.is_ok());
+    const ScenarioResult& s = r.value();
+    KEXPECT(s.expected == Outcome::Fail && s.observed == Outcome::Fail);
+    KEXPECT(s.expected_reason == FailReason::TornBytes);
+    KEXPECT(s.reason == FailReason::Timeout);
+    KEXPECT(!cell_matches(s));
+}
+
+// A refusal is named as one: corral-scan allowed a single deferral gives up
+// on the held thread it found, and the PASS cell reports why it did not pass.
+KTEST(scenario, a_refused_patch_is_reported_as_refused) {
+    GenerousCorralTimeout generous;
+    far_jmp_set_max_deferrals(1);
+    Result<ScenarioResult> r = run_scenario("preempted", "corral-scan", 0, false);
+    far_jmp_set_max_deferrals(0);
+    KREQUIRE(r.is_ok());
+    const ScenarioResult& s = r.value();
+    KEXPECT(s.reason == FailReason::Refused);
+    KEXPECT(str_contains(s.detail, "gave up after 1 deferrals"));
+    KEXPECT(!cell_matches(s));
 }
 
 // int3 with the held thread released between the text_poke_bp steps.
