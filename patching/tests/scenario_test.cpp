@@ -4,6 +4,8 @@
 #include "kernel/config.h"
 #include "kernel/cpu.h"
 #include "kernel/sched/thread.h"
+#include "kernel/sync/cross_cpu.h"
+#include "kernel/sync/spinlock.h"
 #include "kernel/test/ktest.h"
 #include "patching/corral.h"
 #include "patching/scenario.h"
@@ -84,15 +86,45 @@ KTEST(scenario, contract_klp_with_a_scan_blind_to_trap_frames_fails) {
     KEXPECT(r.value().reason == FailReason::OldOuterNewInner);
 }
 
+// While alive, one CPU -- not 0, whose tick wakes sleepers, nor the
+// victim's -- holds a spinlock, so no corral parks it (corral.cpp) and every
+// corral times out; it keeps answering shootdowns and sync rounds.
+class UnparkableCpu {
+public:
+    explicit UnparkableCpu(int cpu) {
+        thread_set_affinity(current_thread(), ~(1u << cpu));   // never queued behind the holder
+        holder_ = thread_create("unparkable", hold, this, 1u << cpu);
+        while (!held_) thread_yield();
+    }
+    ~UnparkableCpu() {
+        stop_ = true;
+        thread_join(holder_);
+        thread_set_affinity(current_thread(), AFFINITY_ANY);
+    }
+    UnparkableCpu(const UnparkableCpu&) = delete;
+    UnparkableCpu& operator=(const UnparkableCpu&) = delete;
+
+private:
+    static void hold(void* arg) {
+        auto* u = static_cast<UnparkableCpu*>(arg);
+        SpinlockGuard g(u->lock_);
+        u->held_ = true;
+        while (!u->stop_) cross_cpu_relax();
+    }
+    Spinlock lock_{"unparkable"};
+    Thread* holder_ = nullptr;
+    volatile bool held_ = false, stop_ = false;
+};
+
 // The reasons' negative control: preempted/corral with a corral that times
-// out at once still FAILs, as the table says, but nothing was written, so
-// nothing tore.  Compared by outcome alone that cell was green; it must
-// not match.
+// out still FAILs, as the table says, but nothing was written, so nothing
+// tore.  Compared by outcome alone that cell was green; it must not match.
 KTEST(scenario, a_fail_cell_failing_for_another_reason_does_not_match) {
-    if (cpu_count() < 2) return t.skip("needs a second CPU for the corral to wait for");
+    if (cpu_count() < 3) return t.skip("needs a third CPU to keep out of the corral (not cpu 0, not the victim's)");
     Result<ScenarioResult> r = make_error("not run");
     {
-        ScopedCorralTimeout tiny(1);
+        UnparkableCpu unparkable(cpu_count() - 2);
+        ScopedCorralTimeout short_wait(300000);
         r = run_scenario("preempted", "corral", 0, false);
     }
     KREQUIRE(r.is_ok());
