@@ -319,10 +319,14 @@ class ShellBoot:
         self.boot_lines = lines + [PROMPT]        # boot() returned at this prompt
         name = qemu_lib.slug(f"{run.session} smp{run.cpus} {run.accel} {run.append}")
         self.log = os.path.join(ROOT, "build", "test-logs", f"doc-{name}.log")
-        os.makedirs(os.path.dirname(self.log), exist_ok=True)
-        self.transcript = open(self.log, "wb")
-        self.transcript.write("".join(ln + "\n" for ln in self.boot_lines).encode())
-        self.link = ctl_lib.Link.connect(self.sock, transcript=self.transcript)
+        try:
+            os.makedirs(os.path.dirname(self.log), exist_ok=True)
+            self.transcript = open(self.log, "wb")
+            self.transcript.write("".join(ln + "\n" for ln in self.boot_lines).encode())
+            self.link = ctl_lib.Link.connect(self.sock, transcript=self.transcript)
+        except BaseException:
+            ctl_lib.stop_pid(self.pid, self.sock)
+            raise
         self.session = ctl_lib.Session(self.link)
 
     def type(self, command: str) -> List[str]:
