@@ -68,7 +68,7 @@ QEMU_STATUS = case $$status in $(KERNEL_OK)) ;; \
 QEMU_FLAGS := -smp $(CPUS) -m 128M $(QEMU_ACCEL_$(ACCEL)) -display none \
               -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all iso run run-iso test test-bochs stress bench host-test demo debug deps clean
+.PHONY: all iso run print-run run-iso test test-bochs stress bench host-test demo debug deps clean
 all: $(B)/corral.elf $(B)/compile_commands.json
 
 $(B)/%.o: %.cpp Makefile
@@ -170,6 +170,7 @@ deps:
 
 # The kernel with its serial console on this terminal (Ctrl-A X quits QEMU).
 RUN_SERIAL = $(if $(SERIAL),-serial $(SERIAL)$(comma)server=on$(comma)wait=off -monitor none,-serial mon:stdio)
+RUN_QEMU = $(strip $(QEMU) $(QEMU_FLAGS)) -kernel $(B)/corral.elf -append "$(APPEND)" $(RUN_SERIAL)
 run: deps
 	@$(CHECK_ARGS)
 	@$(MAKE) --no-print-directory all
@@ -178,9 +179,13 @@ run: deps
 	@# With SERIAL the terminal is not QEMU's at all (no monitor on stdio, stdin
 	@# closed): `make run SERIAL=... &` keeps running in the background instead of
 	@# being stopped by the shell for reading the terminal.
-	@echo '$(strip $(QEMU) $(QEMU_FLAGS)) -kernel $(B)/corral.elf -append "$(APPEND)" $(RUN_SERIAL)'
-	@$(QEMU) $(QEMU_FLAGS) -kernel $(B)/corral.elf -append "$(APPEND)" $(RUN_SERIAL) $(if $(SERIAL),</dev/null); \
+	@echo '$(RUN_QEMU)'
+	@$(RUN_QEMU) $(if $(SERIAL),</dev/null); \
 	  status=$$?; [ $$status -eq 0 ] || { $(QEMU_STATUS); }
+
+# The line make run prints first (tests/driver/test_doc_quotes.py checks the README's copy).
+print-run:
+	@echo '$(RUN_QEMU)'
 
 # The seed's failures and the safe strategies, narrated, every scenario
 # with every strategy, then QEMU exits (non-zero if any cell surprised).

@@ -324,15 +324,16 @@ class _LineWatcher:
                 self.panic_seen = True
 
 
-def run_qemu(cmd: List[str], log_path: str, timeout_s: float, echo: bool) -> RunResult:
+def run_qemu(cmd: List[str], log_path: str, timeout_s: float, echo: bool, cwd: Optional[str] = None) -> RunResult:
     """Streams QEMU's stdout into the log (every byte, flushed as it comes)
     and kills QEMU once the verdict is certain: a second banner (reset),
-    a PANIC plus a grace period for its backtrace, or the timeout."""
+    a PANIC plus a grace period for its backtrace, or the timeout.  `cwd`:
+    where QEMU runs (a relative -kernel path is in the kernel's cmdline)."""
     os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
     start = time.monotonic()
     deadline = start + timeout_s
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+                            stderr=subprocess.PIPE, start_new_session=True, cwd=cwd)
     chunks: "queue.Queue[bytes]" = queue.Queue()
     err_chunks: "queue.Queue[bytes]" = queue.Queue()
     readers = [threading.Thread(target=_pump, args=(proc.stdout, chunks), daemon=True),
@@ -388,6 +389,9 @@ def run_qemu(cmd: List[str], log_path: str, timeout_s: float, echo: bool) -> Run
         if proc.poll() is None:               # an exception (e.g. Ctrl-C) must not leak QEMU
             proc.kill()
             proc.wait()
+        if not any(t.is_alive() for t in readers):
+            proc.stdout.close()
+            proc.stderr.close()
     if watch.partial and echo:
         print(watch.partial.decode("utf-8", "replace"), flush=True)
     stderr = b"".join(_drain(err_chunks)).decode("utf-8", "replace")

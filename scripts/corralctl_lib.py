@@ -607,14 +607,15 @@ def _remove(*paths):
 
 
 def boot(socket_path: str, kernel: str, cpus: int = 4, accel: str = "tcg", timeout: float = 60.0,
-         append: str = "", qemu: str = "qemu-system-i386", log=None) -> Tuple[int, List[str]]:
+         append: str = "", qemu: str = "qemu-system-i386", log=None, cwd: Optional[str] = None) -> Tuple[int, List[str]]:
     """Starts QEMU in its own session with the serial port on `socket_path`,
     waits for the first prompt, and leaves it running.  Writes the pid to
-    PATH.pid and QEMU's own output to PATH.log.  Returns (pid, boot lines)."""
+    PATH.pid and QEMU's own output to PATH.log.  Returns (pid, boot lines).
+    `cwd`: where QEMU runs, and what a relative `kernel` is relative to."""
     log = log or (lambda message: None)
     if "," in socket_path:
         raise CtlError(f"{socket_path}: a socket path with a comma cannot be given to QEMU's -serial")
-    if not os.path.isfile(kernel):
+    if not os.path.isfile(os.path.join(cwd or "", kernel)):
         raise CtlError(f"{kernel} not found (run `make` first)")
     if accel not in ACCELS:
         raise CtlError(f"--accel {accel}: one of {', '.join(sorted(ACCELS))}")
@@ -629,7 +630,7 @@ def boot(socket_path: str, kernel: str, cpus: int = 4, accel: str = "tcg", timeo
     with open(socket_path + ".log", "wb") as out:
         try:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+                                    start_new_session=True, cwd=cwd)
         except OSError as e:
             raise CtlError(f"cannot start {qemu}: {e.strerror or e} (scripts/install-deps installs QEMU)")
     with open(socket_path + ".pid", "w") as f:

@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 sys.path.insert(0, HERE)
 import corralctl_lib as lib  # noqa: E402
 from fake_serial import FakeShell  # noqa: E402
+from steps import load_cases  # noqa: E402
 
 
 def ctl(socket_path, *args, timeout=120, env=None):
@@ -448,17 +449,7 @@ class FakePeer(unittest.TestCase):
 
 
 def load_tests(loader, tests, pattern):
-    unit = (PureParts, FakePeer)
-    if os.environ.get("CORRAL_DRIVER_UNIT_ONLY") == "1":      # run-tests' unit step: no QEMU
-        cases = unit
-    elif os.environ.get("CORRAL_DRIVER_LIVE_ONLY") == "1":    # its live step: the unit ones ran already
-        cases = LIVE_CASES
-    else:
-        return tests
-    suite = unittest.TestSuite()
-    for case in cases:
-        suite.addTests(loader.loadTestsFromTestCase(case))
-    return suite
+    return load_cases(loader, tests, (PureParts, FakePeer), LIVE_CASES)
 
 
 def kernel_elf_tools():
