@@ -21,7 +21,7 @@ enum class Kind { text, number, flag };
 constexpr const char* kStrategies[] = {"naive",      "corral", "corral-scan", "hotpatch", "int3",
                                        "stop-check", "klp",    "mixed",       "all"};
 // patching/corral.h's deliberately broken corrals (stress's negative controls).
-constexpr const char* kBroken[] = {"ack-before-park", "skip-trap-frames"};
+constexpr const char* kBroken[] = {"ack-before-park", "skip-trap-frames", "stop-check-no-scan", "klp-no-stack-check"};
 // stress's contract=strict: check the contract pairs whatever the strategy.
 constexpr const char* kContract[] = {"strict"};
 // patching/scenario.h's scenarios (kernel/ does not include patching/).
@@ -50,7 +50,7 @@ constexpr KeyInfo kKeys[] = {
     {"seed", KeyId::seed, Kind::number, "<n>", nullptr, 0},
     {"flips", KeyId::flips, Kind::number, "<n>", nullptr, 0},
     {"inject", KeyId::inject, Kind::text, "<list>", nullptr, 0},
-    {"broken", KeyId::broken, Kind::text, "<ack-before-park|skip-trap-frames>", kBroken, 2},
+    {"broken", KeyId::broken, Kind::text, "<ack-before-park|skip-trap-frames|stop-check-no-scan|klp-no-stack-check>", kBroken, 4},
     {"contract", KeyId::contract, Kind::text, "<strict>", kContract, 1},
     {"exit", KeyId::exit, Kind::flag, "", nullptr, 0},
     {"selftest", KeyId::selftest, Kind::text, "<fail|panic|triple|hang|overflow|corral-panic>", kSelftests, 6},
@@ -178,7 +178,7 @@ Result<void> store_text(const KeyInfo& info, const Target& target, Span value)
         bool allowed = false;
         for (size_t i = 0; i < info.n_choices; ++i) allowed = allowed || span_is(value, info.choices[i]);
         if (!allowed) {
-            char known[64];
+            char known[128];
             join_names(known, sizeof(known), info.choices, info.n_choices);
             return make_error("cmdline: unknown %s '%.*s' (known: %s)", info.name,
                               static_cast<int>(value.len), value.start, known);

@@ -273,12 +273,26 @@ const char* corral_bug_name(CorralBug b) {
         case CorralBug::None: return "none";
         case CorralBug::AckBeforePark: return "ack-before-park";
         case CorralBug::SkipTrapFrames: return "skip-trap-frames";
+        case CorralBug::StopCheckNoScan: return "stop-check-no-scan";
+        case CorralBug::KlpNoStackCheck: return "klp-no-stack-check";
     }
     return "?";
 }
 
+const char* corral_bug_strategy(CorralBug b) {
+    switch (b) {
+        case CorralBug::None: return nullptr;
+        case CorralBug::AckBeforePark:
+        case CorralBug::SkipTrapFrames: return "corral-scan";
+        case CorralBug::StopCheckNoScan: return "stop-check";
+        case CorralBug::KlpNoStackCheck: return "klp";
+    }
+    return nullptr;
+}
+
 bool corral_bug_by_name(const char* name, CorralBug* out) {
-    constexpr CorralBug all[] = {CorralBug::None, CorralBug::AckBeforePark, CorralBug::SkipTrapFrames};
+    constexpr CorralBug all[] = {CorralBug::None, CorralBug::AckBeforePark, CorralBug::SkipTrapFrames,
+                                 CorralBug::StopCheckNoScan, CorralBug::KlpNoStackCheck};
     for (CorralBug b : all)
         if (str_eq(name, corral_bug_name(b))) {
             *out = b;

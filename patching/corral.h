@@ -61,18 +61,26 @@ uint64_t corral_gather_us_total();   // time spent gathering, over every complet
 enum class RoundKind { None, Corral, Sync };
 RoundKind corral_round_waiting_for(int cpu);
 
-// Deliberately broken corrals: patchtorture's negative controls, and a
-// course's picture of what a broken rendezvous does.  Off unless asked for
+// Deliberately broken safety checks: patchtorture's negative controls, and
+// a course's picture of what each check is for.  Off unless asked for
 // (`broken=` on the command line, `corral break <bug>` in the shell).
-//   ack-before-park    each CPU acknowledges the IPI, goes back to what it
-//                      was running, and parks only at its next timer tick
-//   skip-trap-frames   the scan ignores trap frames, so it misses threads
-//                      that were interrupted (and parked CPUs' threads)
-enum class CorralBug { None, AckBeforePark, SkipTrapFrames };
+//   ack-before-park     (corral-scan) each CPU acknowledges the IPI, goes
+//                       back to what it was running, and parks only at its
+//                       next timer tick
+//   skip-trap-frames    (corral-scan) the scan ignores trap frames, so it
+//                       misses threads that were interrupted (and parked
+//                       CPUs' threads)
+//   stop-check-no-scan  (stop-check) no stack check: the patch is written
+//                       in the first corral, whoever is inside its functions
+//   klp-no-stack-check  (klp) every thread is switched at its first check,
+//                       old functions on its stack or not
+enum class CorralBug { None, AckBeforePark, SkipTrapFrames, StopCheckNoScan, KlpNoStackCheck };
 void corral_set_bug(CorralBug bug);
 CorralBug corral_bug();
 const char* corral_bug_name(CorralBug bug);
 bool corral_bug_by_name(const char* name, CorralBug* out);
-constexpr const char* CORRAL_BUG_NAMES = "none ack-before-park skip-trap-frames";
+// The strategy whose check `bug` breaks (null for None).
+const char* corral_bug_strategy(CorralBug bug);
+constexpr const char* CORRAL_BUG_NAMES = "none ack-before-park skip-trap-frames stop-check-no-scan klp-no-stack-check";
 
 }  // namespace corral

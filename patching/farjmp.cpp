@@ -102,6 +102,7 @@ Result<void> far_jmp_write(Patch* const* batch, int count, Direction dir, const 
 
 namespace {
 volatile int max_deferrals = MAX_DEFERRALS;
+volatile uint64_t written_after_deferring = 0;
 }
 
 void far_jmp_set_max_deferrals(int max) { max_deferrals = max > 0 ? max : MAX_DEFERRALS; }
@@ -113,7 +114,10 @@ Result<void> corral_until_clear(Patch* const* batch, int count, const PatchHooks
     for (int attempt = 1; attempt <= limit; attempt++) {
         *d = Deferral{};
         TRY_VOID(corral_all_cpus(work, ctx));
-        if (!d->deferred) return Ok{};
+        if (!d->deferred) {
+            if (attempt > 1) written_after_deferring = written_after_deferring + 1;   // under the transaction mutex
+            return Ok{};
+        }
         for (int i = 0; i < count; i++) {
             batch[i]->deferrals = attempt;
             batch[i]->last_deferral = d->hit;
@@ -129,6 +133,7 @@ Result<void> corral_until_clear(Patch* const* batch, int count, const PatchHooks
 }
 
 uint64_t far_jmp_deferral_count() { return deferrals; }
+uint64_t far_jmp_written_after_deferring_count() { return written_after_deferring; }
 
 const char* FarJmpStrategy::name() const { return name_; }
 const char* FarJmpStrategy::guarantees() const { return guarantees_; }

@@ -25,6 +25,7 @@ void far_jmp_set_max_deferrals(int max);   // MAX_DEFERRALS again with 0
 
 Result<void> far_jmp_prepare(Patch& p);
 uint64_t far_jmp_deferral_count();   // deferrals by corral / corral-scan / stop-check since boot (patchtorture)
+uint64_t far_jmp_written_after_deferring_count();   // ... and patches they then wrote on a later try
 
 // A corral whose work may find a thread in the way: the work sets
 // `deferred` and `hit` and writes nothing; corral_until_clear() then

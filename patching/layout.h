@@ -27,6 +27,11 @@ struct HotpatchSite {
     const void* entry;
 };
 
+// The hotpatch layout's site: the padding's 5 bytes before the entry (a
+// jmp rel32 goes there) and the entry's 2 (mov edi,edi, then eb f9).
+constexpr int HOTPATCH_PADDING_LENGTH = 5;
+constexpr int HOTPATCH_ENTRY_LENGTH = 2;
+
 // The fentry layout's site: one 5-byte NOP at the entry.
 constexpr int FENTRY_SITE_LENGTH = 5;
 constexpr uint8_t FENTRY_NOP[FENTRY_SITE_LENGTH] = {0x0f, 0x1f, 0x44, 0x00, 0x00};

@@ -246,8 +246,8 @@ int cmd_corral(int argc, char** argv) {
             return shell_error("corral break: unknown bug '%s' (one of: %s)", argv[2], CORRAL_BUG_NAMES);
         corral_set_bug(bug);
         if (bug != CorralBug::None)
-            kprintf("warning: the corral is now broken on purpose (%s): patches written with it can tear; "
-                    "'corral break none' repairs it\n", corral_bug_name(bug));
+            kprintf("warning: %s's check is now broken on purpose (%s): patches written with it can tear or break "
+                    "their contract; 'corral break none' repairs it\n", corral_bug_strategy(bug), corral_bug_name(bug));
         return 0;
     }
     if (argc == 2 && str_eq(argv[1], "panic")) {
@@ -256,7 +256,7 @@ int cmd_corral(int argc, char** argv) {
     }
     return shell_error("usage: corral [stats|panic|break <bug>]");
 }
-SHELL_COMMAND("corral", "corral [stats|panic|break <none|ack-before-park|skip-trap-frames>]",
+SHELL_COMMAND("corral", "corral [stats|panic|break <none|ack-before-park|skip-trap-frames|stop-check-no-scan|klp-no-stack-check>]",
               "corral counters; 'panic' panics with every cpu parked (a test); 'break' breaks it on purpose",
               cmd_corral);
 

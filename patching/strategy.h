@@ -92,6 +92,12 @@ const char* strategy_names();   // "naive corral corral-scan hotpatch int3"
 // tail, sync, the first byte, sync.  Apply writes each edit's new bytes
 // (capturing the old), Revert the old ones.
 Result<void> text_poke_bp(Patch* const* batch, int count, Direction dir, const PatchHooks* hooks);
+// CPUs its #BP handler sent on from a poked site's cc, since boot: in all,
+// and while a text_poke_bp was under way (patchtorture's int3 race proof).
+struct Int3Redirects {
+    uint32_t total, mid_batch;
+};
+Int3Redirects int3_redirects();
 
 // The size of the function that starts at `address` (0: none starts there).
 size_t symbol_size_at(uintptr_t address);

@@ -6,12 +6,12 @@
 // short jmp, never a mix: a thread parked anywhere in the function is safe.
 #include "patching/corral.h"
 #include "patching/farjmp.h"
+#include "patching/layout.h"
 #include "patching/phase_clock.h"
 
 namespace corral {
 namespace {
 
-constexpr int PADDING = 5;
 
 struct HotpatchWork {
     Patch* const* batch;
@@ -43,7 +43,7 @@ Result<void> hotpatch_work(void* ctx, const CorralReport&) {
 }
 
 bool is_padding(const uint8_t* p) {
-    for (int i = 0; i < PADDING; i++)
+    for (int i = 0; i < HOTPATCH_PADDING_LENGTH; i++)
         if (p[i] != 0xcc) return false;
     return true;
 }
@@ -59,14 +59,14 @@ public:
         auto* entry = reinterpret_cast<const uint8_t*>(p.target);
         // The untouched layout (or one whose padding keeps the inert jmp of
         // a reverted patch), or one an earlier hotpatch changed.
-        bool fresh = entry[0] == 0x8b && entry[1] == 0xff && (is_padding(entry - PADDING) || entry[-PADDING] == 0xe9);
-        bool stacked = entry[0] == 0xeb && entry[1] == 0xf9 && entry[-PADDING] == 0xe9;
+        bool fresh = entry[0] == 0x8b && entry[1] == 0xff && (is_padding(entry - HOTPATCH_PADDING_LENGTH) || entry[-HOTPATCH_PADDING_LENGTH] == 0xe9);
+        bool stacked = entry[0] == 0xeb && entry[1] == 0xf9 && entry[-HOTPATCH_PADDING_LENGTH] == 0xe9;
         if (!fresh && !stacked)
             return make_error("%s has no hotpatch layout (entry %02x %02x, want 8b ff after 5 bytes of cc)", p.name,
                               entry[0], entry[1]);
         if (p.target & 1) return make_error("%s: entry %#zx is not 2-byte aligned", p.name, p.target);
-        static_assert(PADDING == JMP_REL32_LENGTH, "the padding holds exactly the jmp; it ends at the entry");
-        p.edits[0] = jmp_rel32_edit(p.target - PADDING, p.replacement);
+        static_assert(HOTPATCH_PADDING_LENGTH == JMP_REL32_LENGTH, "the padding holds exactly the jmp; it ends at the entry");
+        p.edits[0] = jmp_rel32_edit(p.target - HOTPATCH_PADDING_LENGTH, p.replacement);
         p.edits[1] = Edit{p.target, 2, true, {}, {0xeb, 0xf9}};
         p.edit_count = 2;
         return Ok{};

@@ -49,6 +49,13 @@ PokeSite* site_slot(uintptr_t address) {
 }
 Mutex poke_mutex("text_poke_bp");
 
+// The hazard text_poke_bp exists for: a CPU that executed a poked site's
+// cc -- with a batch under way (the window of the three sync rounds), or
+// later (a stale translation under TCG, see PokeSite).  patchtorture
+// requires the first to be above zero.
+volatile bool poking = false;
+volatile uint32_t redirects = 0, redirects_mid_batch = 0;
+
 // Where the 5-byte instruction `bytes` at `address` sends a CPU.
 uintptr_t resume_address(uintptr_t address, const uint8_t* bytes) {
     if (bytes[0] == 0xe9) {
@@ -64,6 +71,8 @@ NOT_PATCHABLE bool int3_handler(arch::TrapFrame* frame) {
     for (int i = 0; i < MAX_POKE_SITES; i++) {
         if (sites[i].address == at) {
             frame->eip = uint32_t(sites[i].resume_at);
+            __atomic_add_fetch(&redirects, 1, __ATOMIC_RELAXED);
+            if (poking) __atomic_add_fetch(&redirects_mid_batch, 1, __ATOMIC_RELAXED);
             return true;
         }
     }
@@ -134,13 +143,15 @@ Result<void> poke_batch(Patch* const* batch, int count, Direction dir, const Pat
         slot->address = e.address;
         TRY_VOID(text_write(e.address, &INT3, 1));
     }
+    poking = true;
     Result<void> synced = sync_step(hooks, 1);                                  // step 1: cc everywhere
     if (synced.is_ok()) synced = write_sites(batch, count, true, dir, 1, SITE_LENGTH);
     if (synced.is_ok()) synced = sync_step(hooks, 2);                           // step 2: the tails
     if (synced.is_ok()) synced = write_sites(batch, count, true, dir, 0, 1);
     if (synced.is_ok()) synced = sync_step(hooks, 3);                           // step 3: the first bytes
-    if (synced.is_error()) return roll_back(batch, count, dir, synced.error_value());
-    return Ok{};
+    Result<void> done = synced.is_error() ? roll_back(batch, count, dir, synced.error_value()) : Result<void>(Ok{});
+    poking = false;
+    return done;
 }
 
 class Int3Strategy final : public Strategy {
@@ -172,6 +183,8 @@ void int3_strategy_init() { arch::register_trap_handler(arch::VECTOR_BREAKPOINT,
 Result<void> text_poke_bp(Patch* const* batch, int count, Direction dir, const PatchHooks* hooks) {
     return poke_batch(batch, count, dir, hooks);
 }
+
+Int3Redirects int3_redirects() { return Int3Redirects{redirects, redirects_mid_batch}; }
 
 const Int3Strategy int3_strategy;
 const Strategy* strategy_int3() { return &int3_strategy; }

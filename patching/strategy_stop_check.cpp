@@ -19,6 +19,7 @@
 #include "kernel/symbols.h"
 #include "patching/corral.h"
 #include "patching/farjmp.h"
+#include "patching/layout.h"
 #include "patching/phase_clock.h"
 #include "patching/scan.h"
 #include "patching/strategy.h"
@@ -31,7 +32,6 @@ const Strategy* strategy_int3();
 
 namespace {
 
-constexpr int HOTPATCH_PADDING = 5;
 
 struct StopCheckWork {
     Patch* const* batch;
@@ -52,7 +52,7 @@ NOT_PATCHABLE int old_code(const Patch& p, Direction dir, CodeRange out[2]) {
         return 1;
     }
     const bool hotpatch = p.edit_count == 2 && p.edits[1].atomic16;
-    out[0] = CodeRange{p.target - (hotpatch ? HOTPATCH_PADDING : 0),
+    out[0] = CodeRange{p.target - (hotpatch ? HOTPATCH_PADDING_LENGTH : 0),
                        p.target + (p.target_size ? p.target_size : MAX_EDIT_BYTES)};
     if (dir == Direction::Revert || !p.superseded_size) return 1;
     out[1] = CodeRange{p.superseded, p.superseded + p.superseded_size};
@@ -62,7 +62,8 @@ NOT_PATCHABLE int old_code(const Patch& p, Direction dir, CodeRange out[2]) {
 NOT_PATCHABLE Result<void> stop_check_work(void* ctx, const CorralReport&) {
     auto& w = *static_cast<StopCheckWork*>(ctx);
     Deferral& d = w.deferral;
-    for (int i = 0; i < w.count && !d.deferred; i++) {
+    const bool check = corral_bug() != CorralBug::StopCheckNoScan;   // a negative control skips it
+    for (int i = 0; i < w.count && !d.deferred && check; i++) {
         CodeRange ranges[2];
         const int n = old_code(*w.batch[i], w.dir, ranges);
         for (int k = 0; k < n && !d.deferred; k++)

@@ -18,6 +18,11 @@ Spinlock writer_lock("text-writer");
 
 TextJournalEntry journal[TEXT_JOURNAL_MAX];   // per byte
 volatile int journal_count = 0;
+TextWriteObserver volatile observer = nullptr;
+
+NOT_PATCHABLE void observe(uintptr_t address, size_t len) {
+    if (TextWriteObserver o = observer) o(address, len);
+}
 
 // Remembers the bytes before their first change.  Under writer_lock.
 NOT_PATCHABLE Result<void> journal_before_write(uintptr_t address, size_t len) {
@@ -80,9 +85,11 @@ NOT_PATCHABLE Result<void> text_write(uintptr_t address, const uint8_t* bytes, s
     SpinlockGuard guard(writer_lock);
     TRY_VOID(journal_before_write(address, len));
     uintptr_t alias = TRY(map_alias(address, len));
+    observe(address, len);
     auto* dst = reinterpret_cast<volatile uint8_t*>(alias);
     for (size_t i = 0; i < len; i++) dst[i] = bytes[i];
     unmap_alias();
+    observe(address, len);
     return Ok{};
 }
 
@@ -92,10 +99,14 @@ NOT_PATCHABLE Result<void> text_write_u16_atomic(uintptr_t address, uint16_t val
     SpinlockGuard guard(writer_lock);
     TRY_VOID(journal_before_write(address, 2));
     uintptr_t alias = TRY(map_alias(address, 2));
+    observe(address, 2);
     *reinterpret_cast<volatile uint16_t*>(alias) = value;   // one `mov word`: atomic when aligned
     unmap_alias();
+    observe(address, 2);
     return Ok{};
 }
+
+void text_write_set_observer(TextWriteObserver o) { observer = o; }
 
 uintptr_t text_alias_base() { return ALIAS_BASE; }
 

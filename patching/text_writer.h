@@ -24,6 +24,13 @@ Result<void> text_write(uintptr_t address, const uint8_t* bytes, size_t len);
 // makes the hotpatch layout's 2-byte entry switch safe.
 Result<void> text_write_u16_atomic(uintptr_t address, uint16_t value);
 
+// Called right before and right after every write, with the range written
+// (never while another write is under way: both calls hold the writer's
+// lock).  patchtorture counts, with it, the calls that were inside a
+// target while its bytes changed.  Null: none.  It must be NOT_PATCHABLE.
+using TextWriteObserver = void (*)(uintptr_t address, size_t len);
+void text_write_set_observer(TextWriteObserver observer);
+
 // Every byte ever written through this writer, with what the ELF had there
 // before the first write (text verify undoes these to compare with the
 // hash recorded at link time).

@@ -79,7 +79,8 @@ KLP_FLIPS = {4: 50_000, 8: 10_000}
 # (strategy, broken corral, contract): the last is int3 held to a promise
 # it does not make (switching both functions of a pair at once).
 CONTROLS = (("naive", "", ""), ("corral", "", ""), ("corral-scan", "ack-before-park", ""),
-            ("corral-scan", "skip-trap-frames", ""), ("int3", "", "strict"))
+            ("corral-scan", "skip-trap-frames", ""), ("int3", "", "strict"),
+            ("stop-check", "stop-check-no-scan", ""), ("klp", "klp-no-stack-check", ""))
 CONTROL_BUDGET_S = 60            # a control must be caught within this (stated in the README)
 
 

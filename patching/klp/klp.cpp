@@ -17,6 +17,7 @@
 #include "kernel/sync/cross_cpu.h"
 #include "kernel/sync/spinlock.h"
 #include "kernel/time.h"
+#include "patching/corral.h"
 #include "patching/layout.h"
 #include "patching/phase_clock.h"
 #include "patching/scan.h"
@@ -63,6 +64,7 @@ struct Transition {
     volatile uint32_t passes;      // completed, since boot
     uint32_t passes_here;          // of this transition
     volatile uint32_t kicks;       // check IPIs sent to CPUs whose running thread was not switched, since boot
+    volatile bool chose_old, chose_new;   // what the stubs sent threads to, this transition
     PhaseTimes redirect;           // the stop-free window of the last redirect (bench window)
 };
 Transition tr;
@@ -100,6 +102,22 @@ NOT_PATCHABLE int old_code(uint32_t goal, CodeRange* out) {
     return n;
 }
 
+// The hazards the transition exists for, and how it got past them, since
+// boot (patchtorture's klp race proof).  Bumped with atomics: ticks on
+// every CPU count too.
+Counts counts_since_boot;
+
+NOT_PATCHABLE void bump(volatile uint32_t& n) { __atomic_add_fetch(&n, 1, __ATOMIC_RELAXED); }
+
+// Whether `t`'s stack holds code the switch to `goal` would leave.  The
+// klp-no-stack-check control says no, always.
+NOT_PATCHABLE bool holds_old_code(Thread* t, const CodeRange* ranges, int n, ScanHit* hit) {
+    if (corral_bug() == CorralBug::KlpNoStackCheck) return false;
+    if (!scan_one_thread(t, ranges, n, hit)) return false;
+    bump(counts_since_boot.held_back);
+    return true;
+}
+
 // What each CPU's ticks last saw of a thread they could not switch: the
 // timeout report says why a running thread is still not switched.
 struct TickView {
@@ -122,9 +140,10 @@ NOT_PATCHABLE void switch_current() {
     ScanHit hit{};
     TickView& v = tick_view[cpu_index()];
     v.at_us = now_us();
-    if (!scan_one_thread(t, ranges, n, &hit)) {
+    if (!holds_old_code(t, ranges, n, &hit)) {
         t->patch_universe = goal;
         v.unswitched = 0;
+        bump(counts_since_boot.switched_running);
         return;
     }
     if (v.thread_id != t->id) v.unswitched = 0;
@@ -182,14 +201,16 @@ void inspect(Thread* t, void* ctx) {
     ScanHit hit{};
     bool clean = false;
     if (t == this_cpu_current()) {
-        clean = !scan_one_thread(t, p.ranges, p.n, &hit);
+        clean = !holds_old_code(t, p.ranges, p.n, &hit);
         if (clean) t->patch_universe = p.goal;
     } else {
         // Switched while flagged, never after: once the flag drops the
         // thread may run, and it must run in the universe it was found fit for.
         __atomic_store_n(&t->patch_checking, 1, __ATOMIC_SEQ_CST);
-        if (!__atomic_load_n(&t->on_cpu, __ATOMIC_SEQ_CST)) clean = !scan_one_thread(t, p.ranges, p.n, &hit);
-        else {
+        if (!__atomic_load_n(&t->on_cpu, __ATOMIC_SEQ_CST)) {
+            clean = !holds_old_code(t, p.ranges, p.n, &hit);
+            if (clean) bump(counts_since_boot.switched_asleep);
+        } else {
             hit = ScanHit{t->id, {}, t->cpu, 0, "running"};
             if (t->cpu >= 0 && t->cpu < 32) p.running_cpus |= 1u << t->cpu;
         }
@@ -273,6 +294,8 @@ void run_pass() {
         cover_sites(false, p.goal);
         tr.switching = false;
         tr.active = false;
+        if (tr.chose_old && tr.chose_new) bump(counts_since_boot.both_universes);
+        bump(counts_since_boot.transitions);
         if (!quiet)
             kprintf("klp: %s: transition %s complete (%d threads)\n", tr.name, p.goal ? "to the patch" : "back",
                     p.threads);
@@ -364,7 +387,12 @@ NOT_PATCHABLE void switch_at_entry(Thread* t, const RedirectFrame& f) {
     if (!tr.switching || t->patch_universe == goal) return;
     CodeRange ranges[MAX_RANGES];
     const int n = old_code(goal, ranges);
-    if (!scan_current_caller(f.return_address, f.ebp, ranges, n)) t->patch_universe = goal;
+    if (corral_bug() == CorralBug::KlpNoStackCheck || !scan_current_caller(f.return_address, f.ebp, ranges, n)) {
+        t->patch_universe = goal;
+        bump(counts_since_boot.switched_at_entry);
+    } else {
+        bump(counts_since_boot.held_back);
+    }
 }
 
 }  // namespace
@@ -390,6 +418,11 @@ extern "C" NOT_PATCHABLE uintptr_t klp_choose(const RedirectFrame* f) {
     if (!s.covered) return s.settled_new ? s.replacement : s.target + SITE_BYTES;
     if (t && tr.switching && t->patch_universe != tr.goal) switch_at_entry(t, *f);
     const bool patched = t && t->patch_universe;
+    // Both, in one transition: threads really ran the two versions side by side.
+    if (tr.switching) {
+        volatile bool& chose = patched == bool(tr.goal) ? tr.chose_new : tr.chose_old;
+        if (!chose) chose = true;
+    }
     return patched ? s.replacement : s.target + SITE_BYTES;
 }
 
@@ -422,6 +455,8 @@ void set_checks_for_tests(bool ticks, bool kicks, bool safe_points) {
     kick_checks = kicks;
     safe_point_checks = safe_points;
 }
+Counts counts() { return counts_since_boot; }
+
 uint32_t kick_count() { return tr.kicks; }
 void set_quiet(bool q) { quiet = q; }
 
@@ -475,6 +510,8 @@ Result<void> start_locked(Patch* const* batch, int count, uint32_t goal) {
     tr.reported = false;
     tr.threads = tr.switched = tr.stuck_count = 0;
     tr.passes_here = 0;
+    tr.chose_old = false;
+    tr.chose_new = false;
     // Everyone starts where the text is now, and so do threads created
     // while the sites are being redirected: a thread already in the goal's
     // universe would take the new version at a site redirected first and

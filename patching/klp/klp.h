@@ -57,6 +57,17 @@ void set_quiet(bool quiet);   // no line per finished transition (patchtorture)
 // its CPU's tick, the check IPI a pass sends its CPU, its own safe points.
 void set_checks_for_tests(bool ticks, bool kicks, bool safe_points);
 uint32_t kick_count();        // check IPIs sent since boot
+
+// Since boot: what klp's hazard looked like and how threads got past it.
+struct Counts {
+    volatile uint32_t held_back;          // checks that found old code on a thread's stack (it stayed unswitched)
+    volatile uint32_t both_universes;     // transitions in which the stubs sent threads to both versions
+    volatile uint32_t transitions;        // finished
+    volatile uint32_t switched_asleep;    // by the transition thread, switched out (a sleep or preemption point)
+    volatile uint32_t switched_running;   // by their CPU: its tick, a check IPI, a safe point
+    volatile uint32_t switched_at_entry;  // on their way into a patched function, stack clear
+};
+Counts counts();
 // Waits until the transition thread has made a whole pass over every thread
 // since the call (or the transition ended): what could switch, has.
 bool wait_for_pass(uint64_t timeout_us);

@@ -3,6 +3,7 @@
 #include "kernel/lib/format.h"
 #include "kernel/sched/thread.h"
 #include "kernel/sync/spinlock.h"
+#include "patching/farjmp.h"
 #include "patching/layout.h"
 
 namespace corral::torture {
@@ -21,6 +22,8 @@ inline uint32_t keep(uint32_t v) {
 
 Spinlock section_lock("torture");
 volatile uint64_t section_count = 0;
+volatile uint32_t write_generation[TARGETS];
+constexpr uint32_t OUTER_SLEEP_EVERY = 256;   // of a context's calls of sleeping targets
 
 }  // namespace
 
@@ -130,6 +133,16 @@ void targets_init() {
 
 const Target& target(int id) { return table[id]; }
 
+NOT_PATCHABLE void note_text_write(uintptr_t address, size_t len) {
+    for (int id = 0; id < TARGETS; id++) {
+        const uintptr_t entry = uintptr_t(table[id].fn);
+        const int family = id / PER_FAMILY;
+        const uintptr_t start = family == HOT ? entry - HOTPATCH_PADDING_LENGTH : entry;
+        const uintptr_t end = entry + (family == FAR ? FAR_JMP_LENGTH : family == HOT ? HOTPATCH_ENTRY_LENGTH : FENTRY_SITE_LENGTH);
+        if (address < end && address + len > start) __atomic_add_fetch(&write_generation[id], 1, __ATOMIC_SEQ_CST);
+    }
+}
+
 uint64_t spinlock_section_count() { return section_count; }
 
 namespace {
@@ -164,6 +177,19 @@ int check_result(CallCtx* c, int id, uint32_t r) {
     return version;
 }
 
+uint32_t generation(int id) { return __atomic_load_n(&write_generation[id], __ATOMIC_SEQ_CST); }
+
+int counted_call(CallCtx* c, int id, bool step) {
+    c->made[id]++;
+    const uint32_t before = generation(id);
+    const uint32_t r = step ? stepped(table[id].fn, c) : table[id].fn(c);
+    const int family = id / PER_FAMILY;
+    if (generation(id) != before || before & 1) c->write_straddles[family]++;
+    const int version = check_result(c, id, r);
+    if (version > 1) c->switched_calls[family]++;
+    return version;
+}
+
 }  // namespace
 
 bool is_target_entry(uintptr_t eip) {
@@ -172,15 +198,9 @@ bool is_target_entry(uintptr_t eip) {
     return false;
 }
 
-void call_target_stepped(CallCtx* c, int id) {
-    c->made[id]++;
-    check_result(c, id, stepped(table[id].fn, c));
-}
+void call_target_stepped(CallCtx* c, int id) { counted_call(c, id, true); }
 
-int call_target(CallCtx* c, int id) {
-    c->made[id]++;
-    return check_result(c, id, table[id].fn(c));
-}
+int call_target(CallCtx* c, int id) { return counted_call(c, id, false); }
 
 // Every version of every target ends up here with its signature.
 extern "C" uint32_t torture_body(CallCtx* c, uint32_t sig) {
@@ -217,8 +237,15 @@ extern "C" uint32_t torture_body(CallCtx* c, uint32_t sig) {
             }
             break;
         case Behavior::Outer: {
-            const int inner_version = call_target(c, contract_inner(id));
+            // Now and then the outer sleeps before it calls its inner: the
+            // window a consistency model must close (a patch of the pair
+            // switching while an old outer is on the stack), held open.
+            const int inner = contract_inner(id);
             const int family = id / PER_FAMILY;
+            const uint32_t began = generation(inner);
+            if (!c->in_irq && ++c->sleeps % OUTER_SLEEP_EVERY == 0) thread_sleep_ms(1);
+            if (generation(inner) != began) c->contract_straddles[family]++;
+            const int inner_version = call_target(c, inner);
             c->contract_calls[family]++;
             if (inner_version && inner_version != version) {
                 c->contract_breaks[family]++;

@@ -58,6 +58,10 @@ struct CallCtx {
     uint32_t torn_signature;
     uint32_t contract_calls[FAMILIES];     // outer calls, by the outer's family
     uint32_t contract_breaks[FAMILIES];    // ... whose inner ran another version than the outer
+    // The races themselves (see note_text_write), by the target's family:
+    uint32_t write_straddles[FAMILIES];    // calls in flight while their own target's bytes were written
+    uint32_t contract_straddles[FAMILIES]; // outer calls whose inner's bytes were written after the outer began
+    uint32_t switched_calls[FAMILIES];     // calls that ran v2 or v3 (through a patch's redirect)
     int break_outer, break_outer_version, break_inner_version;   // the last break
     int depth;                             // of recursive and mutual calls
     bool in_irq;                           // never sleep
@@ -87,6 +91,14 @@ int call_target(CallCtx* c, int id);
 void call_target_stepped(CallCtx* c, int id);
 // Whether `eip` is the entry of a target.
 bool is_target_entry(uintptr_t eip);
+// A text write (text_writer.h's observer): called right before and right
+// after the bytes change, it bumps the write generation of every target
+// whose patch bytes [address, address+len) touches (a far target's 7, a
+// hot target's padding and entry, a fentry target's 5), so a generation
+// is odd while a write is under way.  A call that reads another generation
+// after it returns than before, or an odd one, was inside its target while
+// the target was written: the very window every strategy must make safe.
+void note_text_write(uintptr_t address, size_t len);
 // Calls made inside the spinlock target's critical section (all CPUs).
 uint64_t spinlock_section_count();
 

@@ -24,6 +24,7 @@
 #include "patching/klp/klp.h"
 #include "patching/strategy.h"
 #include "patching/text_verify.h"
+#include "patching/text_writer.h"
 #include "patching/torn.h"
 #include "patching/torture/inject.h"
 #include "patching/torture/plan.h"
@@ -92,8 +93,10 @@ struct Run {
     volatile uint32_t preempt_points;
     int stepped_families[FAMILIES];    // the patched ones
     int stepped_family_count;
-    uint64_t corrals0, syncs0, shootdowns0, deferrals0;
+    uint64_t corrals0, syncs0, shootdowns0, deferrals0, written_after_deferring0;
     uint32_t torn0;
+    Int3Redirects redirects0;
+    klp::Counts klp0;
 };
 
 Run* run = nullptr;
@@ -354,9 +357,9 @@ Result<Mode> mode_for(const char* name, CorralBug bug, bool strict_contract) {
         for (const Strategy* s : m.by_family)
             if (s && !s->consistent_across_functions()) m.control = true;
     if (bug != CorralBug::None) {
-        if (!m.by_family[FAR] || !str_eq(m.by_family[FAR]->name(), "corral-scan"))
-            return make_error("stress: broken=%s breaks corral-scan's corral: use strategy=corral-scan",
-                              corral_bug_name(bug));
+        if (!str_eq(name, corral_bug_strategy(bug)))
+            return make_error("stress: broken=%s breaks %s's check: use strategy=%s", corral_bug_name(bug),
+                              corral_bug_strategy(bug), corral_bug_strategy(bug));
         m.control = true;
     }
     return m;
@@ -413,6 +416,94 @@ ContractCounts contract_counts() {
     return n;
 }
 
+// The race each strategy exists for, counted (targets.h, and the
+// strategies' own counters): a run in which one stayed zero never tested
+// what it claims to have survived.
+struct RaceCounts {
+    uint64_t write_straddles[FAMILIES], contract_straddles[FAMILIES], switched_calls[FAMILIES];
+    uint64_t deferrals, written_after_deferring, cc_redirects, cc_mid_batch;
+    uint64_t klp_held_back, klp_both_universes, klp_switched_asleep, klp_switched_running, klp_switched_at_entry;
+};
+RaceCounts race_counts() {
+    RaceCounts n{};
+    for_each_ctx([&](const CallCtx& c) {
+        for (int f = 0; f < FAMILIES; f++) {
+            n.write_straddles[f] += c.write_straddles[f];
+            n.contract_straddles[f] += c.contract_straddles[f];
+            n.switched_calls[f] += c.switched_calls[f];
+        }
+    });
+    n.deferrals = far_jmp_deferral_count() - run->deferrals0;
+    n.written_after_deferring = far_jmp_written_after_deferring_count() - run->written_after_deferring0;
+    const Int3Redirects r = int3_redirects();
+    n.cc_redirects = r.total - run->redirects0.total;
+    n.cc_mid_batch = r.mid_batch - run->redirects0.mid_batch;
+    const klp::Counts k = klp::counts();
+    n.klp_held_back = k.held_back - run->klp0.held_back;
+    n.klp_both_universes = k.both_universes - run->klp0.both_universes;
+    n.klp_switched_asleep = k.switched_asleep - run->klp0.switched_asleep;
+    n.klp_switched_running = k.switched_running - run->klp0.switched_running;
+    n.klp_switched_at_entry = k.switched_at_entry - run->klp0.switched_at_entry;
+    return n;
+}
+
+using ull = unsigned long long;
+
+// ", races [<family> <strategy>: ...; ...]", for each patched family.
+void print_races() {
+    const RaceCounts n = race_counts();
+    kprintf(", races [");
+    bool first = true;
+    for (int f = 0; f < FAMILIES; f++) {
+        const Strategy* s = run->mode.by_family[f];
+        if (!s) continue;
+        kprintf("%s%s %s: write-straddles %llu, contract-straddles %llu, switched calls %llu", first ? "" : "; ",
+                family_name(f), s->name(),
+                ull(n.write_straddles[f]), ull(n.contract_straddles[f]), ull(n.switched_calls[f]));
+        if (str_eq(s->name(), "int3") || str_eq(s->name(), "klp"))
+            kprintf(", cc-redirects %llu (mid-batch %llu)", ull(n.cc_redirects), ull(n.cc_mid_batch));
+        if (str_eq(s->name(), "stop-check") || str_eq(s->name(), "corral-scan"))
+            kprintf(", written after deferring %llu", ull(n.written_after_deferring));
+        if (str_eq(s->name(), "klp"))
+            kprintf(", held-back %llu, both-universes %llu, switched asleep %llu / running %llu / at entry %llu",
+                    ull(n.klp_held_back), ull(n.klp_both_universes), ull(n.klp_switched_asleep),
+                    ull(n.klp_switched_running), ull(n.klp_switched_at_entry));
+        first = false;
+    }
+    kprintf("]");
+}
+
+// The first race the run's strategies needed and never met, or null.
+const char* race_not_exercised() {
+    const RaceCounts n = race_counts();
+    for (int f = 0; f < FAMILIES; f++) {
+        const Strategy* s = run->mode.by_family[f];
+        if (!s) continue;
+        const char* name = s->name();
+        const bool pairs = run->mode.by_family[f] && f != FAR;   // far pairs share a tail: no contract there
+        if (str_eq(name, "corral-scan") && n.deferrals == 0)
+            return "deferrals (the scan never found a thread inside a patch's bytes)";
+        if (str_eq(name, "stop-check")) {
+            if (n.deferrals == 0) return "deferrals (the stack check never found a thread inside an old function)";
+            if (n.written_after_deferring == 0) return "written after deferring (no deferred patch was written later)";
+            continue;   // its straddles are what it prevents: it defers instead
+        }
+        if (str_eq(name, "hotpatch") || str_eq(name, "int3") || str_eq(name, "klp")) {
+            if (n.write_straddles[f] == 0) return "write-straddles (no call was inside a target while it was written)";
+            if (n.switched_calls[f] == 0) return "switched calls (no call went through a patch's redirect)";
+            if (pairs && n.contract_straddles[f] == 0)
+                return "contract-straddles (no outer began before its inner was rewritten)";
+        }
+        if (str_eq(name, "int3") && n.cc_mid_batch == 0) return "cc-redirects mid-batch (no CPU executed a poked cc)";
+        if (str_eq(name, "klp")) {
+            if (n.klp_held_back == 0) return "held-back (no thread was found with an old function on its stack)";
+            if (n.klp_both_universes == 0) return "both-universes (no transition ran the two versions side by side)";
+            if (n.klp_switched_asleep == 0) return "switched asleep (no thread was switched while switched out)";
+        }
+    }
+    return nullptr;
+}
+
 void print_counts() {
     const Totals t = totals();
     kprintf("flips %llu, calls %llu, preemption points %u, deferrals %llu, corrals %llu, syncs %llu, shootdowns %llu, "
@@ -424,6 +515,7 @@ void print_counts() {
     const ContractCounts k = contract_counts();
     kprintf(", contract calls %llu (broken %llu, where checked %llu)", (unsigned long long)k.calls,
             (unsigned long long)k.breaks, (unsigned long long)k.checked_breaks);
+    print_races();
 }
 
 void print_progress(uint64_t elapsed_us) {
@@ -489,9 +581,7 @@ void check_it_happened() {
     else if (cpu_count() > 1 && tlb_shootdown_count() == run->shootdowns0) fail("no TLB shootdown happened");
     else if (run->preempt_points == 0) fail("no thread was preempted inside a target");
     else if (!contract_pairs_were_called()) fail("no contract pair of a checked family was called");
-    else if (run->mode.by_family[FAR] && str_eq(run->mode.by_family[FAR]->name(), "corral-scan") &&
-             far_jmp_deferral_count() == run->deferrals0)
-        fail("the scan never found a thread inside a patch's bytes, so it was never tested");
+    else if (const char* zero = race_not_exercised()) fail("race not exercised: %s", zero);
 }
 
 // ---------------------------------------------------------------- one run
@@ -562,6 +652,9 @@ bool run_one(const Mode& mode, const StressOptions& o) {
     run->syncs0 = sync_count();
     run->shootdowns0 = tlb_shootdown_count();
     run->deferrals0 = far_jmp_deferral_count();
+    run->written_after_deferring0 = far_jmp_written_after_deferring_count();
+    run->redirects0 = int3_redirects();
+    run->klp0 = klp::counts();
     run->torn0 = torn_fault_count();
     corral_set_bug(o.bug);
     // A corral that aborts is a failure here, so the timeout is one that
@@ -569,6 +662,7 @@ bool run_one(const Mode& mode, const StressOptions& o) {
     const uint64_t timeout_before = corral_timeout_us();
     corral_set_timeout_us(o.inject ? INJECT_CORRAL_TIMEOUT_US : TORTURE_CORRAL_TIMEOUT_US);
     hold_set_step_hook(preemption_point);
+    text_write_set_observer(note_text_write);
     klp::set_quiet(true);
     far_jmp_set_max_deferrals(TORTURE_MAX_DEFERRALS);
     run->start_us = now_us();
@@ -596,6 +690,7 @@ bool run_one(const Mode& mode, const StressOptions& o) {
     }
     stop_threads();
     hold_set_step_hook(nullptr);
+    text_write_set_observer(nullptr);
     corral_set_bug(CorralBug::None);
     corral_set_timeout_us(timeout_before);
     check_torn();
@@ -697,7 +792,8 @@ const char* stress_strategy_names() { return "naive corral corral-scan hotpatch 
 Result<bool> stress_run(const StressOptions& o) {
     if (o.seconds < 1 || o.seconds > 86400) return make_error("stress: seconds must be 1..86400, not %u", o.seconds);
     const bool all = str_eq(o.strategy, "all");
-    if (all && o.bug != CorralBug::None) return make_error("stress: broken= needs strategy=corral-scan, not all");
+    if (all && o.bug != CorralBug::None)
+        return make_error("stress: broken=%s needs strategy=%s, not all", corral_bug_name(o.bug), corral_bug_strategy(o.bug));
     if (all && o.strict_contract) return make_error("stress: contract=strict needs one strategy, not all");
     if (o.inject && cpu_count() < 2) return make_error("stress: inject= needs a second cpu");
     const char* const sequence[] = {"corral-scan", "hotpatch", "int3", "stop-check", "klp", "mixed"};

@@ -101,7 +101,9 @@ class Plans(unittest.TestCase):
         controls = [s for s in plan if s.control]
         self.assertEqual(sorted((s.strategy, s.broken, s.contract) for s in controls),
                          [("corral", "", ""), ("corral-scan", "ack-before-park", ""),
-                          ("corral-scan", "skip-trap-frames", ""), ("int3", "", "strict"), ("naive", "", "")])
+                          ("corral-scan", "skip-trap-frames", ""), ("int3", "", "strict"),
+                          ("klp", "klp-no-stack-check", ""), ("naive", "", ""),
+                          ("stop-check", "stop-check-no-scan", "")])
         self.assertTrue(all(s.accel == "mttcg" for s in controls))   # true parallelism: torn bytes within a second
         mttcg = [s for s in plan if s.accel == "mttcg" and not s.control]
         self.assertEqual(sorted(s.strategy for s in mttcg), ["corral-scan", "hotpatch", "int3", "klp", "mixed",
@@ -115,7 +117,7 @@ class Plans(unittest.TestCase):
         plan = short_plan(15)
         self.assertEqual(len([s for s in plan if not s.control and not s.inject]), 6)
         self.assertEqual([s.inject for s in plan if s.inject], ["all"])
-        self.assertEqual(len([s for s in plan if s.control]), 5)
+        self.assertEqual(len([s for s in plan if s.control]), 7)
 
     def test_cmdline_with_a_strict_contract(self):
         spec = Spec("x", 4, "int3", 60, contract="strict", control=True)

@@ -255,8 +255,9 @@ TEST(Cmdline, BrokenCorral)
     EXPECT_TRUE(o.has_broken);
     EXPECT_STREQ(o.broken, "skip-trap-frames");
     EXPECT_STREQ(ok("broken=ack-before-park").broken, "ack-before-park");
-    EXPECT_EQ(err("broken=yes"), "cmdline: unknown broken 'yes' (known: ack-before-park skip-trap-frames)");
-    EXPECT_EQ(err("broken"), "cmdline: broken needs a value (broken=<ack-before-park|skip-trap-frames>)");
+    EXPECT_STREQ(ok("broken=klp-no-stack-check").broken, "klp-no-stack-check");
+    EXPECT_EQ(err("broken=yes"), "cmdline: unknown broken 'yes' (known: ack-before-park skip-trap-frames stop-check-no-scan klp-no-stack-check)");
+    EXPECT_EQ(err("broken"), "cmdline: broken needs a value (broken=<ack-before-park|skip-trap-frames|stop-check-no-scan|klp-no-stack-check>)");
     // contract=strict: stress checks the contract pairs whatever the strategy (a negative control).
     BootOptions c = ok("stress=5 strategy=int3 contract=strict");
     EXPECT_TRUE(c.has_contract);
