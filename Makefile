@@ -127,7 +127,7 @@ $(B)/compile_commands.json: Makefile $(CXX_SRCS)
 	@mkdir -p $(B)
 	@python3 scripts/gen-compile-commands "$(CXX) $(CXXFLAGS)" $(CXX_SRCS) > $@
 
-iso: deps $(B)/corral.iso
+iso: deps-iso $(B)/corral.iso
 $(B)/corral.iso: $(B)/corral.elf boot/grub.cfg
 	@rm -rf $(B)/isodir && mkdir -p $(B)/isodir/boot/grub
 	cp $(B)/corral.elf $(B)/isodir/boot/corral.elf
@@ -160,13 +160,16 @@ $(B)/corral-bochs.iso: $(B)/corral.elf boot/grub.cfg
 	$(call ktest_iso,isodir-bochs,test=* exit)
 
 # Every ktest under Bochs at 1, 2 and 4 CPUs (not part of `make test`: slow).
-test-bochs: deps
+test-bochs: deps-bochs
 	@$(MAKE) --no-print-directory all $(B)/corral-bochs.iso
 	@scripts/bochs-test
 
-# Installs missing packages (a no-op when everything is present).
+# Installs the missing packages of a layer (scripts/install-deps says which
+# target needs what; a no-op when everything is present).
 deps:
-	@scripts/install-deps
+	@scripts/install-deps run
+deps-%:
+	@scripts/install-deps $*
 
 # The kernel with its serial console on this terminal (Ctrl-A X quits QEMU).
 RUN_SERIAL = $(if $(SERIAL),-serial $(SERIAL)$(comma)server=on$(comma)wait=off -monitor none,-serial mon:stdio)
@@ -199,7 +202,7 @@ run-iso: iso
 	@$(CHECK_ARGS)
 	$(QEMU) $(QEMU_FLAGS) -cdrom $(B)/corral.iso -serial mon:stdio
 
-test: deps
+test: deps-test
 	@$(MAKE) -j2 --no-print-directory all
 	@$(MAKE) --no-print-directory iso $(B)/corral-test.iso
 	@scripts/run-tests
@@ -212,11 +215,11 @@ stress: deps
 
 # The benchmarks at 1, 2, 4 and 8 CPUs, one QEMU at a time: build/bench/results.json
 # and SVG plots beside it.  BENCH_ARGS goes to scripts/bench (e.g. '--cpus 4 --only corral').
-bench: deps
+bench: deps-bench
 	@$(MAKE) -j2 --no-print-directory all
 	@scripts/bench $(BENCH_ARGS)
 
-host-test: deps
+host-test: deps-test
 	cmake -S tests/host -B $(B)/host -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	cmake --build $(B)/host -j2
 	ctest --test-dir $(B)/host --output-on-failure

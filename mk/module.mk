@@ -72,7 +72,7 @@ FUZZ_CORPUS := $(B)/fuzz/corpus
 FUZZ_SEEDS := $(B)/fuzz/seeds
 
 $(FUZZ_BIN): $(FUZZ_SRCS) $(wildcard patching/module/*.h) kernel/lib/format.h kernel/lib/string.h kernel/lib/hash.h
-	@command -v clang++ >/dev/null || { echo "fuzz: clang++ not found (apt-get install clang libclang-rt-14-dev)"; exit 2; }
+	@command -v clang++ >/dev/null || { echo "fuzz: clang++ not found (scripts/install-deps test installs it)"; exit 2; }
 	@mkdir -p $(dir $@)
 	@echo "  CLANG $@"
 	@clang++ $(FUZZ_FLAGS) -o $@ $(FUZZ_SRCS)
