@@ -13,6 +13,7 @@
 #include "kernel/test/ktest.h"
 #include "kernel/time.h"
 #include "patching/corral.h"
+#include "patching/tests/generous_timeout.h"
 
 extern "C" const uint8_t __text_start[], __text_end[];
 
@@ -43,11 +44,12 @@ KTEST(fault, cpu_that_answers_late_is_waited_for) {
     while (!late_ready) thread_yield();
     // A starved host may deschedule the late vCPU well past its 300 ms: the
     // test is about waiting for it, so the timeout must not be what decides.
-    const uint64_t saved = corral_timeout_us();
-    corral_set_timeout_us(60000000);
     CorralReport report{};
-    Result<void> r = corral_all_cpus(no_work, nullptr, &report);
-    corral_set_timeout_us(saved);
+    Result<void> r = make_error("not run");
+    {
+        GenerousCorralTimeout generous;
+        r = corral_all_cpus(no_work, nullptr, &report);
+    }
     thread_join(th);
     KEXPECT(r.is_ok());
     KEXPECT_EQ(report.missing_mask, 0u);
@@ -77,11 +79,12 @@ KTEST(fault, cpu_halted_with_interrupts_off_aborts_cleanly) {
     const int cpu = cpu_count() - 1;
     Thread* th = thread_create("halted", halt_deaf, nullptr, 1u << cpu);
     while (!halt_ready) thread_yield();
-    const uint64_t saved = corral_timeout_us();
-    corral_set_timeout_us(300000);
     CorralReport report{};
-    Result<void> r = corral_all_cpus(no_work, nullptr, &report);
-    corral_set_timeout_us(saved);
+    Result<void> r = make_error("not run");
+    {
+        ScopedCorralTimeout short_wait(300000);
+        r = corral_all_cpus(no_work, nullptr, &report);
+    }
     halt_wake = true;
     arch::ipi_send_nmi(cpus[cpu].lapic_id);
     thread_join(th);
