@@ -295,7 +295,6 @@ void run_pass() {
         tr.switching = false;
         tr.active = false;
         if (tr.chose_old && tr.chose_new) bump(counts_since_boot.both_universes);
-        bump(counts_since_boot.transitions);
         if (!quiet)
             kprintf("klp: %s: transition %s complete (%d threads)\n", tr.name, p.goal ? "to the patch" : "back",
                     p.threads);

@@ -62,7 +62,6 @@ uint32_t kick_count();        // check IPIs sent since boot
 struct Counts {
     volatile uint32_t held_back;          // checks that found old code on a thread's stack (it stayed unswitched)
     volatile uint32_t both_universes;     // transitions in which the stubs sent threads to both versions
-    volatile uint32_t transitions;        // finished
     volatile uint32_t switched_asleep;    // by the transition thread, switched out (a sleep or preemption point)
     volatile uint32_t switched_running;   // by their CPU: its tick, a check IPI, a safe point
     volatile uint32_t switched_at_entry;  // on their way into a patched function, stack clear
