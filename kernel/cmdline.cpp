@@ -14,7 +14,7 @@ bool BootOptions::wants_shell() const
 
 namespace {
 
-enum class KeyId { test, demo, stress, bench, bench_samples, patch, strategy, seed, flips, inject, broken, contract, exit, selftest };
+enum class KeyId { test, demo, stress, bench, bench_samples, patch, strategy, seed, flips, inject, broken, park, contract, exit, selftest };
 enum class Kind { text, number, flag };
 
 // The strategies, and stress's "mixed" (every safe one at once) and "all".
@@ -22,6 +22,8 @@ constexpr const char* kStrategies[] = {"naive",      "corral", "corral-scan", "h
                                        "stop-check", "klp",    "mixed",       "all"};
 // patching/corral.h's deliberately broken corrals (stress's negative controls).
 constexpr const char* kBroken[] = {"ack-before-park", "skip-trap-frames", "stop-check-no-scan", "klp-no-stack-check"};
+// patching/corral.h's park modes.
+constexpr const char* kParkModes[] = {"spin", "halt", "adaptive"};
 // stress's contract=strict: check the contract pairs whatever the strategy.
 constexpr const char* kContract[] = {"strict"};
 // patching/scenario.h's scenarios (kernel/ does not include patching/).
@@ -51,6 +53,7 @@ constexpr KeyInfo kKeys[] = {
     {"flips", KeyId::flips, Kind::number, "<n>", nullptr, 0},
     {"inject", KeyId::inject, Kind::text, "<list>", nullptr, 0},
     {"broken", KeyId::broken, Kind::text, "<ack-before-park|skip-trap-frames|stop-check-no-scan|klp-no-stack-check>", kBroken, 4},
+    {"park", KeyId::park, Kind::text, "<spin|halt|adaptive>", kParkModes, 3},
     {"contract", KeyId::contract, Kind::text, "<strict>", kContract, 1},
     {"exit", KeyId::exit, Kind::flag, "", nullptr, 0},
     {"selftest", KeyId::selftest, Kind::text, "<fail|panic|triple|hang|overflow|corral-panic>", kSelftests, 6},
@@ -78,6 +81,7 @@ Target target_of(BootOptions& o, KeyId id)
     case KeyId::flips: return {&o.has_flips, nullptr, 0, &o.flips};
     case KeyId::inject: return {&o.has_inject, o.inject, sizeof(o.inject), nullptr};
     case KeyId::broken: return {&o.has_broken, o.broken, sizeof(o.broken), nullptr};
+    case KeyId::park: return {&o.has_park, o.park, sizeof(o.park), nullptr};
     case KeyId::contract: return {&o.has_contract, o.contract, sizeof(o.contract), nullptr};
     case KeyId::exit: return {&o.exit_when_done, nullptr, 0, nullptr};
     case KeyId::selftest: return {&o.has_selftest, o.selftest, sizeof(o.selftest), nullptr};

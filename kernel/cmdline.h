@@ -4,7 +4,7 @@
 //                   [bench=<name|all>] [samples=<n>] [patch=<name>[:<strategy>],...]
 //                   [strategy=<name|mixed|all>] [seed=<n>]
 //                   [flips=<n>] [inject=<list>] [broken=<ack-before-park|skip-trap-frames>]
-//                   [contract=strict]
+//                   [park=<spin|halt|adaptive>] [contract=strict]
 //                   [exit]
 //                   [selftest=<fail|panic|triple|hang|overflow>]
 //
@@ -43,6 +43,8 @@ struct BootOptions {
     char inject[64] = {};        // stress: fault injections, comma-separated (patching/torture/inject.h)
     bool has_broken = false;
     char broken[20] = {};        // a deliberately broken corral for stress (patching/corral.h)
+    bool has_park = false;
+    char park[12] = {};          // how a parked CPU waits (patching/corral.h ParkMode)
     bool has_contract = false;
     char contract[8] = {};       // stress: "strict" checks the contract pairs whatever the strategy
     bool exit_when_done = false;  // `exit`: power off via isa-debug-exit when done

@@ -87,6 +87,11 @@ bool apply_boot_patches(const char* list) {
 
 [[noreturn]] void run_requested_work(const BootOptions& options) {
     boot_mark("shell");   // everything is up: the shell, or the work asked for, starts now
+    if (options.has_park) {   // before anything forms a corral (the choices were checked by parse_cmdline)
+        char line[32];
+        format(line, sizeof line, "corral park %s", options.park);
+        shell_execute(line);
+    }
     bool patches_ok = !options.has_patch || apply_boot_patches(options.patch);
     if (options.has_selftest) run_selftest(options.selftest);
     bool ok = patches_ok;

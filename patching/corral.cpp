@@ -27,6 +27,10 @@ enum class Phase : uint32_t { Idle, Prepare, Parked, Release, Abort, Sync };
 // unscheduled for over half a second, so the default is generous; tests
 // that want an abort set a short one.
 constexpr uint64_t DEFAULT_TIMEOUT_US = 3000000;
+// park=adaptive spins this long before it halts: about one IPI round trip
+// to a halted CPU under TCG (docs/performance.md), so a corral whose work is
+// short releases spinners without an IPI.
+constexpr uint64_t DEFAULT_ADAPTIVE_SPIN_US = 20;
 
 // The phase and the round's generation share one word, so a CPU reads both
 // at once: it can never park for a round that has already ended.  Each CPU
@@ -38,6 +42,7 @@ struct Rendezvous {
     volatile uint32_t want = 0;    // the CPUs this round asks for (every other one, but for benchmarks)
     volatile uint32_t arrived[config::MAX_CPUS] = {};
     volatile uint32_t departed[config::MAX_CPUS] = {};
+    volatile uint32_t halted[config::MAX_CPUS] = {};   // the generation a CPU is about to halt in, or 0
     arch::TrapFrame* volatile frames[config::MAX_CPUS] = {};
 };
 
@@ -50,6 +55,14 @@ volatile uint64_t waited_for_lock = 0;
 volatile uint64_t gather_us_total = 0;
 volatile CorralBug bug = CorralBug::None;
 volatile uint32_t late_park[config::MAX_CPUS] = {};   // ack-before-park: the round each CPU still owes a park
+volatile ParkMode park_mode = ParkMode::Halt;
+uint64_t adaptive_spin_us = DEFAULT_ADAPTIVE_SPIN_US;
+
+// Per CPU, written only by that CPU.
+struct ParkCounters {
+    volatile uint64_t parks, halts, released_by_ipi, nmi_wakeups, spurious_wakeups, spun_in_service;
+};
+ParkCounters park_counters[config::MAX_CPUS];
 
 NOT_PATCHABLE Phase phase_of(uint32_t state) { return Phase(state & 7); }
 NOT_PATCHABLE uint32_t generation_of(uint32_t state) { return state >> 3; }
@@ -100,13 +113,70 @@ NOT_PATCHABLE void corral_serve(arch::TrapFrame* frame) {
     park(gen);
 }
 
+// May this CPU halt now and count on an IPI to wake it?  Only with its APIC
+// running and no rendezvous vector in service: a park inside a handler of
+// class 15 (the corral's own IPI takes its EOI first, lapic.h) could not be
+// reached by the release, so it spins instead.
+NOT_PATCHABLE bool can_halt() {
+    return arch::lapic_present() && (arch::lapic_ppr() >> 4) < 0xf;
+}
+
+// One halt while parked: publish that we are about to halt, look at the
+// round once more (the owner publishes the release, then looks at the
+// halted words: each side stores, then loads the other's word, with a full
+// barrier between, so at least one of them sees the other), then halt with
+// only the rendezvous vectors let in.  Returns when anything woke us.
+NOT_PATCHABLE void halt_once(uint32_t gen, uint32_t prepare, uint32_t parked) {
+    const int me = cpu_index();
+    ParkCounters& pc = park_counters[me];
+    __atomic_store_n(&rv.halted[me], gen, __ATOMIC_SEQ_CST);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    const uint32_t now = load_state();
+    if (now == prepare || now == parked) {
+        const uint32_t nmis = smp_nmis_taken(me);
+        pc.halts = pc.halts + 1;
+        arch::sti_hlt();   // sti's shadow covers hlt: a wake-up IPI cannot slip in between
+        arch::cli();
+        const uint32_t after = load_state();
+        if (after != prepare && after != parked) pc.released_by_ipi = pc.released_by_ipi + 1;
+        else if (smp_nmis_taken(me) != nmis) pc.nmi_wakeups = pc.nmi_wakeups + 1;
+        else pc.spurious_wakeups = pc.spurious_wakeups + 1;   // a shootdown, a ping, a late call
+    }
+    __atomic_store_n(&rv.halted[me], 0, __ATOMIC_RELEASE);
+}
+
 // Parked until the round's owner releases us, then back to the code we
-// interrupted, after flushing the alias and serializing.
+// interrupted, after flushing the alias and serializing.  Interrupts are off
+// on the way in and on the way out.  park=spin waits with pause; park=halt
+// halts at once with the task priority raised so that only the rendezvous
+// vectors get in (lapic.h), giving the host core back to the CPUs that still
+// have to arrive; park=adaptive spins adaptive_spin_us first.  Whatever
+// wakes a halted CPU, it goes back to the loop and looks at the round again.
 NOT_PATCHABLE void park(uint32_t gen) {
     const int me = cpu_index();
+    ParkCounters& pc = park_counters[me];
+    pc.parks = pc.parks + 1;
     const uint32_t prepare = gen << 3 | uint32_t(Phase::Prepare), parked = gen << 3 | uint32_t(Phase::Parked);
-    for (uint32_t now = load_state(); now == prepare || now == parked; now = load_state())
-        cross_cpu_relax();   // parked, but still answering TLB shootdowns sent before the corral began
+    const ParkMode mode = park_mode;
+    const bool halts = mode != ParkMode::Spin && arch::lapic_present();
+    const uint32_t saved_tpr = halts ? arch::lapic_tpr() : 0;
+    if (halts) arch::lapic_set_tpr(arch::TPR_RENDEZVOUS_ONLY);
+    const uint64_t spin_until =
+        mode == ParkMode::Adaptive ? arch::rdtsc() + adaptive_spin_us * tsc_hz() / 1000000 : 0;
+    for (uint32_t now = load_state(); now == prepare || now == parked; now = load_state()) {
+        if (!halts || (spin_until && arch::rdtsc() < spin_until)) {
+            cross_cpu_relax();   // parked, but still answering TLB shootdowns sent before the corral began
+            continue;
+        }
+        if (!can_halt()) {
+            pc.spun_in_service = pc.spun_in_service + 1;
+            cross_cpu_relax();
+            continue;
+        }
+        halt_once(gen, prepare, parked);
+        cross_cpu_serve();   // whatever a wake-up brought that its IPI did not answer
+    }
+    if (halts) arch::lapic_set_tpr(saved_tpr);
     // Another CPU may have rewritten code we are about to run: drop the
     // alias from our TLB and serialize before returning (SDM 8.1.3).
     text_alias_flush_local();
@@ -182,6 +252,23 @@ NOT_PATCHABLE bool gather(const Answers& a, uint64_t* waited_us) {
     return ok;
 }
 
+// Ends the park of every CPU in `mask` (release or abort): publish the
+// phase, then wake the ones that halted (the other half of halt_once's
+// handshake).  Spinners see the phase by themselves.
+NOT_PATCHABLE void end_park(uint32_t mask, uint32_t gen, Phase phase) {
+    __atomic_store_n(&rv.state, gen << 3 | uint32_t(phase), __ATOMIC_SEQ_CST);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    uint32_t sleepers = 0;
+    for (uint32_t m = mask; m; m &= m - 1) {
+        const int c = __builtin_ctz(m);
+        if (__atomic_load_n(&rv.halted[c], __ATOMIC_ACQUIRE) == gen) sleepers |= 1u << c;
+    }
+    if (!sleepers) return;
+    if (sleepers == others_mask()) arch::ipi_send_all_but_self(arch::VECTOR_IPI_CALL);
+    else
+        for (uint32_t m = sleepers; m; m &= m - 1) arch::ipi_send(cpus[__builtin_ctz(m)].lapic_id, arch::VECTOR_IPI_CALL);
+}
+
 NOT_PATCHABLE void wait_departed(uint32_t mask, uint32_t gen) {
     Answers d{rv.departed, mask, gen};
     while (!all_answered(&d)) cross_cpu_relax();
@@ -225,7 +312,7 @@ NOT_PATCHABLE Result<void> corral_cpus(uint32_t mask, CorralWork work, void* ctx
                         m.spinlocks_held && m.newest_lock ? m.newest_lock : "", m.spinlocks_held ? "')" : "");
                 smp_print_sample(c);
             }
-        set_phase(gen, Phase::Abort);
+        end_park(arrived, gen, Phase::Abort);
         wait_departed(arrived, gen);
         end_round(gen);
         return make_error("corral: aborted after %llu us, nothing written: cpu mask %#x never answered",
@@ -235,7 +322,7 @@ NOT_PATCHABLE Result<void> corral_cpus(uint32_t mask, CorralWork work, void* ctx
     phase_clock_mark("gather");
     gather_us_total = gather_us_total + report.wait_us;   // under the corral lock
     Result<void> result = work(ctx, report);
-    set_phase(gen, Phase::Release);
+    end_park(want, gen, Phase::Release);
     wait_departed(want, gen);
     phase_clock_mark("release");
     end_round(gen);
@@ -259,6 +346,49 @@ NOT_PATCHABLE Result<void> sync_all_cpus() {
 }
 
 uint64_t corral_lock_waits() { return waited_for_lock; }
+
+void corral_set_park_mode(ParkMode mode) { park_mode = mode; }
+ParkMode corral_park_mode() { return park_mode; }
+void corral_set_adaptive_spin_us(uint64_t us) { adaptive_spin_us = us; }
+uint64_t corral_adaptive_spin_us() { return adaptive_spin_us; }
+
+const char* park_mode_name(ParkMode mode) {
+    switch (mode) {
+        case ParkMode::Spin: return "spin";
+        case ParkMode::Halt: return "halt";
+        case ParkMode::Adaptive: return "adaptive";
+    }
+    return "?";
+}
+
+bool park_mode_by_name(const char* name, ParkMode* out) {
+    constexpr ParkMode all[] = {ParkMode::Spin, ParkMode::Halt, ParkMode::Adaptive};
+    for (ParkMode m : all)
+        if (str_eq(name, park_mode_name(m))) {
+            *out = m;
+            return true;
+        }
+    return false;
+}
+
+ParkStats corral_park_stats(int cpu) {
+    const ParkCounters& c = park_counters[cpu];
+    return ParkStats{c.parks, c.halts, c.released_by_ipi, c.nmi_wakeups, c.spurious_wakeups, c.spun_in_service};
+}
+
+ParkStats corral_park_stats_total() {
+    ParkStats t{};
+    for (int c = 0; c < cpu_count(); c++) {
+        const ParkStats s = corral_park_stats(c);
+        t.parks += s.parks;
+        t.halts += s.halts;
+        t.released_by_ipi += s.released_by_ipi;
+        t.nmi_wakeups += s.nmi_wakeups;
+        t.spurious_wakeups += s.spurious_wakeups;
+        t.spun_in_service += s.spun_in_service;
+    }
+    return t;
+}
 uint64_t corral_gather_us_total() { return gather_us_total; }
 
 void corral_set_bug(CorralBug b) {

@@ -3,15 +3,16 @@
 //
 //   IDLE -> PREPARE     the caller sends IPI_CALL to every other CPU
 //   PREPARE -> PARKED   every CPU has answered: it records where it was
-//                       (its trap frame) and spins, interrupts off, with
-//                       pause, still answering TLB shootdowns
+//                       (its trap frame) and waits in the park loop, still
+//                       answering TLB shootdowns (see ParkMode for how)
 //
 // A CPU answers from the IPI, or from whatever wait loop it is in when the
 // corral starts (kernel/sync/cross_cpu.h): a CPU waiting for a shootdown, a
 // spinlock or another corral is parked there, so two CPUs waiting for each
 // other never deadlock.  A CPU that holds a spinlock is never parked.
 //   PARKED: work(ctx)   runs on the caller while nobody else executes anything
-//   -> RELEASE          each CPU flushes the text alias from its TLB,
+//   -> RELEASE          the caller wakes the CPUs that halted (an IPI);
+//                       each CPU flushes the text alias from its TLB,
 //                       serializes (CPUID, SDM 8.1.3) and returns
 //
 // A CPU that does not answer within the timeout aborts the corral before any
@@ -60,6 +61,37 @@ uint64_t corral_gather_us_total();   // time spent gathering, over every complet
 // What round, if any, is waiting for `cpu`'s answer right now (race tests).
 enum class RoundKind { None, Corral, Sync };
 RoundKind corral_round_waiting_for(int cpu);
+
+// How a parked CPU waits (`park=` on the command line, `corral park <mode>`
+// in the shell).
+//   spin      pause in a loop, polling (cross_cpu.h); the CPU never sleeps
+//   halt      hlt at once, with the task priority raised so that only the
+//             rendezvous vectors (arch/x86/lapic.h) wake it: no timer tick
+//             or device interrupt runs on a parked CPU, and an emulator or
+//             hypervisor gets the core back for the CPUs still to arrive
+//   adaptive  spin for corral_adaptive_spin_us(), then halt
+// Each wake-up that leaves the round unchanged is counted (an NMI, or a
+// shootdown or ping that needed this CPU), and the CPU halts again.  A CPU
+// parked inside a rendezvous handler (a poll nested in one) spins instead.
+enum class ParkMode { Spin, Halt, Adaptive };
+void corral_set_park_mode(ParkMode mode);
+ParkMode corral_park_mode();
+void corral_set_adaptive_spin_us(uint64_t us);
+uint64_t corral_adaptive_spin_us();
+const char* park_mode_name(ParkMode mode);
+bool park_mode_by_name(const char* name, ParkMode* out);
+constexpr const char* PARK_MODE_NAMES = "spin halt adaptive";
+
+struct ParkStats {
+    uint64_t parks;              // times this CPU was parked
+    uint64_t halts;              // hlt instructions executed while parked
+    uint64_t released_by_ipi;    // halts ended by the release (or abort) IPI
+    uint64_t nmi_wakeups;        // halts ended by an NMI, the round unchanged
+    uint64_t spurious_wakeups;   // halts ended by anything else, the round unchanged
+    uint64_t spun_in_service;    // loop turns spent spinning because a rendezvous vector was in service
+};
+ParkStats corral_park_stats(int cpu);
+ParkStats corral_park_stats_total();   // summed over the online CPUs
 
 // Deliberately broken safety checks: patchtorture's negative controls, and
 // a course's picture of what each check is for.  Off unless asked for

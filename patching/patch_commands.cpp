@@ -238,6 +238,22 @@ int cmd_corral(int argc, char** argv) {
                 (unsigned long long)n, (unsigned long long)(n ? corral_gather_us_total() / n : 0),
                 (unsigned long long)sync_count(), (unsigned long long)corral_lock_waits(),
                 (unsigned long long)corral_timeout_us(), corral_bug_name(corral_bug()));
+        const ParkStats p = corral_park_stats_total();
+        kprintf("park %s: parked %llu times, halted %llu, woken by the release %llu, by an NMI %llu, by something "
+                "else %llu, spun with a rendezvous vector in service %llu\n",
+                park_mode_name(corral_park_mode()), (unsigned long long)p.parks, (unsigned long long)p.halts,
+                (unsigned long long)p.released_by_ipi, (unsigned long long)p.nmi_wakeups,
+                (unsigned long long)p.spurious_wakeups, (unsigned long long)p.spun_in_service);
+        return 0;
+    }
+    if (argc == 3 && str_eq(argv[1], "park")) {
+        ParkMode mode;
+        if (!park_mode_by_name(argv[2], &mode))
+            return shell_error("corral park: unknown mode '%s' (one of: %s)", argv[2], PARK_MODE_NAMES);
+        corral_set_park_mode(mode);
+        kprintf("corral: parked cpus now %s\n", mode == ParkMode::Spin       ? "spin with pause"
+                                               : mode == ParkMode::Halt     ? "halt, woken by the release IPI"
+                                                                            : "spin briefly, then halt");
         return 0;
     }
     if (argc == 3 && str_eq(argv[1], "break")) {
@@ -254,10 +270,10 @@ int cmd_corral(int argc, char** argv) {
         Result<void> r = corral_all_cpus(panic_while_parked, nullptr);
         return shell_error("corral panic: the corral did not form: %s", r.is_error() ? r.error() : "?");
     }
-    return shell_error("usage: corral [stats|panic|break <bug>]");
+    return shell_error("usage: corral [stats|panic|park <spin|halt|adaptive>|break <bug>]");
 }
-SHELL_COMMAND("corral", "corral [stats|panic|break <none|ack-before-park|skip-trap-frames|stop-check-no-scan|klp-no-stack-check>]",
-              "corral counters; 'panic' panics with every cpu parked (a test); 'break' breaks it on purpose",
+SHELL_COMMAND("corral", "corral [stats|panic|park <spin|halt|adaptive>|break <none|ack-before-park|skip-trap-frames|stop-check-no-scan|klp-no-stack-check>]",
+              "corral counters; 'panic' panics with every cpu parked (a test); 'park' says how parked cpus wait; 'break' breaks it on purpose",
               cmd_corral);
 
 }  // namespace

@@ -97,9 +97,13 @@ extern "C" NOT_PATCHABLE void trap_dispatch(TrapFrame* frame) {
     }
     const uint32_t v = frame->vector;
     bool handled = false;
+    // A rendezvous IPI is acknowledged first: its handler may park this CPU
+    // and wait, interrupts on, for the next one (lapic.h).
+    const bool eoi_first = is_rendezvous_vector(v);
+    if (eoi_first) irq_end_of_interrupt(v);
     if (handlers[v]) handled = handlers[v](frame);
     if (v >= uint32_t(VECTOR_IRQ_BASE)) {
-        irq_end_of_interrupt(v);
+        if (!eoi_first) irq_end_of_interrupt(v);
         handled = true;
     } else if (!handled && !apply_exception_fixup(frame)) {
         corral::panic_with_frame(frame, "unhandled %s (vector %u, error %#x)", exception_name(v), v,

@@ -90,6 +90,10 @@ NOT_PATCHABLE LapicState lapic_state() {
                       read(REG_ISR + 0x70), read(REG_IRR + 0x70)};
 }
 NOT_PATCHABLE void lapic_eoi() { write(REG_EOI, 0); }
+NOT_PATCHABLE bool lapic_present() { return lapic != nullptr; }
+NOT_PATCHABLE uint32_t lapic_tpr() { return read(REG_TPR) & 0xff; }
+NOT_PATCHABLE void lapic_set_tpr(uint32_t tpr) { write(REG_TPR, tpr & 0xff); }
+NOT_PATCHABLE uint32_t lapic_ppr() { return read(REG_PPR) & 0xff; }
 
 void lapic_timer_calibrate(uint32_t (*wait_us)(uint32_t)) {
     // Count down from the maximum for a measured 10 ms (divide by 16), three

@@ -9,18 +9,34 @@ namespace corral::arch {
 
 // Vectors above the legacy IRQ range.  Priority class = vector >> 4, so
 // IPIs sit above the timer and device interrupts.
+//
+// Class 15 holds the rendezvous vectors, and only them: the requests a CPU
+// parked in a corral still answers (a TLB shootdown sent before the corral
+// began, the corral's own call and release, a benchmark's ping).  A parked
+// CPU that halts raises its task priority to TPR_RENDEZVOUS_ONLY, so nothing
+// of a lower class -- the timer, a device, a reschedule, a klp check -- runs
+// kernel code on it until it leaves the park; those wait in its APIC.  The
+// rendezvous vectors take their EOI before their handler runs (trap_dispatch):
+// a handler that parks would otherwise keep its own class in service and
+// block the very IPI that releases it (SDM 10.8.3.1).
 constexpr int VECTOR_LAPIC_TIMER = 0x40;
-constexpr int VECTOR_IPI_RESCHEDULE = 0xf0;
+constexpr int VECTOR_IPI_RESCHEDULE = 0xe0;
+constexpr int VECTOR_IPI_KLP_CHECK = 0xe1;   // klp: check the running thread now (patching/klp)
 constexpr int VECTOR_IPI_TLB_SHOOTDOWN = 0xf1;
 constexpr int VECTOR_IPI_CALL = 0xf2;        // run a function on other CPUs (corral, sync rounds)
 constexpr int VECTOR_IPI_PING = 0xf3;        // the smallest request, answered at once (benchmarks)
-constexpr int VECTOR_IPI_KLP_CHECK = 0xf4;   // klp: check the running thread now (patching/klp)
+constexpr uint32_t TPR_RENDEZVOUS_ONLY = 0xe0;   // classes 0-14 held back: only vectors 0xf0-0xff get in
+constexpr bool is_rendezvous_vector(uint32_t v) { return v >> 4 == 0xf && v != 0xff; }
 constexpr int VECTOR_SPURIOUS = 0xff;
 
 Result<void> lapic_init_bsp(uint32_t phys);  // maps the registers, enables the BSP's APIC
 void lapic_init_this_cpu();                  // enable + spurious vector (every CPU)
 uint32_t lapic_id();
 void lapic_eoi();
+bool lapic_present();        // false before lapic_init_bsp (a PIC-only boot)
+uint32_t lapic_tpr();
+void lapic_set_tpr(uint32_t tpr);
+uint32_t lapic_ppr();        // processor priority: max(TPR, the class in service)
 
 // This CPU's interrupt state, for reports about a CPU that does not answer:
 // the highest vector in service (its handler has not sent EOI yet) and the

@@ -41,7 +41,7 @@ void expect_defaults(const BootOptions& o)
     EXPECT_TRUE(o.wants_shell());
 }
 
-const char* const kKnownKeys = "(known: test demo stress bench samples patch strategy seed flips inject broken contract exit selftest)";
+const char* const kKnownKeys = "(known: test demo stress bench samples patch strategy seed flips inject broken park contract exit selftest)";
 
 }  // namespace
 
