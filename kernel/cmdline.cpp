@@ -153,7 +153,7 @@ Error unknown_key(Span key)
     const char* names[sizeof(kKeys) / sizeof(kKeys[0])];
     size_t n = 0;
     for (const KeyInfo& info : kKeys) names[n++] = info.name;
-    char known[96];
+    char known[112];
     join_names(known, sizeof(known), names, n);
     // Key capped at 24 characters so the list of known keys still fits the 160-byte error.
     return make_error("cmdline: unknown key '%.*s' (known: %s)",
