@@ -43,7 +43,7 @@ NEEDS_TWO_CPUS = ("ipi", "corral")
 ALWAYS_EXPECTED = ("call", "boot")   # what a 1-CPU boot must print; it may print more
 UNITS = ("us", "cycles")
 STATS = ("min", "median", "p90", "p99", "max")
-CORRAL_CASES = ("idle", "busy", "irqoff")
+CORRAL_CASES = ("idle", "busy", "irqoff", "idle-spin")   # idle-spin: idle, with park=spin for comparison
 # The call cases in plotting order; the kernel may print more (plain-2jmp: the baseline of hotpatch-patched).
 CALL_CASES = ("plain", "plain-2jmp", "hotpatch", "hotpatch-patched", "fentry", "fentry-int3", "fentry-live-bp")
 BATCH_MODES = ("one", "separate")
@@ -80,7 +80,7 @@ _TYPES = {"string": lambda v: isinstance(v, str) and v != "", "int": _is_int, "n
 COMMON_FIELDS = {"name": "string", "case": "string", "cpus": "int", "accel": "string", "unit": "string",
                  "samples": "int", **{s: "number" for s in STATS}}
 OWN_FIELDS = {"ipi": {},             # target or targets, by case (below)
-              "corral": {"ncpus": "int", "ipi_median": "number", "ratio": "number"},
+              "corral": {"ncpus": "int", "ipi_median": "number", "ratio": "number", "park": "string"},
               "window": {"threads": "int", "phases": "object", "corral_median": "number"},
               "batch": {"k": "int", "mode": "string", "corrals": "int", "syncs": "int", "per_patch": "number"},
               "call": {"ratio_to_plain": "number"},

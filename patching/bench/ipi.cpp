@@ -136,7 +136,7 @@ namespace {
 
 // Corrals of the first k-1 other CPUs, each next to a ping of the same
 // CPUs, in turn: both see the same conditions.
-Result<void> corral_at(int k, Load load, int samples) {
+Result<void> corral_at(int k, const char* kase, int samples) {
     const uint32_t mask = first_others(k - 1);
     Samples corral(samples), pings(samples), gather(samples), release(samples);
     if (!corral.v || !pings.v || !gather.v || !release.v) return make_error("bench: no memory for %d samples", samples);
@@ -155,9 +155,10 @@ Result<void> corral_at(int k, Load load, int samples) {
     }
     const Stats cs = stats_of(corral.v, samples);
     const Stats ps = stats_of(pings.v, samples);
-    Line l("corral", load_name(load));
+    Line l("corral", kase);
     l.stats_us(cs);
     l.add_int("ncpus", k);
+    l.add_str("park", park_mode_name(corral_park_mode()));
     l.add_us("ipi_median", ps.median);
     l.add_ratio("ratio", cs.median, ps.median);
     l.add_us("gather_median", stats_of(gather.v, samples).median);     // until every CPU is parked
@@ -175,11 +176,19 @@ Result<void> bench_corral(const Options& o) {
     for (Load load : loads) {
         load_start(load);
         Result<void> r = Ok{};
-        for (int k = 2; k <= cpu_count() && r.is_ok(); k++) r = corral_at(k, load, samples);
+        for (int k = 2; k <= cpu_count() && r.is_ok(); k++) r = corral_at(k, load_name(load), samples);
         load_stop();
         TRY_VOID(r);
     }
-    return Ok{};
+    // The same idle corrals with parked CPUs spinning, for the comparison
+    // in one boot (docs/performance.md, "Parking").
+    const ParkMode mode = corral_park_mode();
+    if (mode == ParkMode::Spin) return Ok{};
+    corral_set_park_mode(ParkMode::Spin);
+    Result<void> r = Ok{};
+    for (int k = 2; k <= cpu_count() && r.is_ok(); k++) r = corral_at(k, "idle-spin", samples);
+    corral_set_park_mode(mode);
+    return r;
 }
 
 }  // namespace corral::bench
