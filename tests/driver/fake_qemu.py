@@ -44,8 +44,9 @@ def bench_lines(cpus, accel="tcg"):
         for case, factor in (("idle", 1.5), ("busy", 2.0), ("irqoff", 3.0), ("idle-spin", 30.0)):
             for n in range(2, cpus + 1):
                 ipi = 10.0 + n
+                goal = {} if case == "idle-spin" else dict(goal="corral/ipi <= 2.5", met=factor <= 2.5)
                 emit("corral", case, "us", round(ipi * factor, 2), ncpus=n, ipi_median=ipi, ratio=factor,
-                     park="spin" if case == "idle-spin" else "halt", goal="corral/ipi <= 2.5", met=factor <= 2.5)
+                     park="spin" if case == "idle-spin" else "halt", **goal)
     corral_phases = ("gather", "scan", "write", "release", "serialize")     # the kernel's order
     for threads in (16, 64, 256):
         for strategy, phases, scan_cost in (("corral", corral_phases, 0.0), ("corral-scan", corral_phases, 0.5),
