@@ -36,6 +36,8 @@ void register_thread(Thread* t, const char* name) {
     SpinlockGuard g(threads_lock);
     t->id = next_id++;
     t->patch_universe = initial_patch_universe;
+    t->patch_switched_how = "born";
+    t->patch_switched_at = 0;
     t->all_next = all_threads;
     all_threads = t;
     thread_total = thread_total + 1;
@@ -147,7 +149,11 @@ void thread_set_initial_patch_universe(uint32_t universe) {
 
 void thread_set_patch_universes(uint32_t every_thread, uint32_t new_threads) {
     SpinlockGuard g(threads_lock);
-    for (Thread* t = all_threads; t; t = t->all_next) t->patch_universe = every_thread;
+    for (Thread* t = all_threads; t; t = t->all_next) {
+        t->patch_universe = every_thread;
+        t->patch_switched_how = "all at once";
+        t->patch_switched_at = 0;
+    }
     initial_patch_universe = new_threads;
 }
 

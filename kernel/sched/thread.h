@@ -48,6 +48,10 @@ struct Thread {
     // that keeps it from being switched in while the patcher inspects it.
     volatile uint32_t patch_universe;
     volatile uint32_t patch_checking;
+    // How and where it was last switched (a report of a broken contract
+    // names them): "running", "asleep", "at entry", "by itself", ...
+    const char* volatile patch_switched_how;
+    volatile uintptr_t patch_switched_at;   // the EIP the check found it at (0: not known)
     Thread* queue_next;               // run queue, wait queue or sleep list
     Thread* all_next;                 // every thread, for the scan and `threads`
     Spinlock join_lock{"join"};       // orders "Dead" against a joiner's check

@@ -130,7 +130,14 @@ struct TickView {
 TickView tick_view[config::MAX_CPUS];
 
 // The running thread, from its CPU's timer tick: it is not moving.
-NOT_PATCHABLE void switch_current() {
+NOT_PATCHABLE void note_switch(Thread* t, const char* how, uintptr_t at) {
+    t->patch_switched_how = how;
+    t->patch_switched_at = at;
+}
+
+// `how`: who asked (the tick, the check IPI, a safe point); `at`: where
+// the thread was stopped, when the caller knows.
+NOT_PATCHABLE void switch_current(const char* how, uintptr_t at) {
     if (!tr.switching) return;
     const uint32_t goal = tr.goal;
     Thread* t = this_cpu_current();
@@ -142,6 +149,7 @@ NOT_PATCHABLE void switch_current() {
     v.at_us = now_us();
     if (!holds_old_code(t, ranges, n, &hit)) {
         t->patch_universe = goal;
+        note_switch(t, how, at);
         v.unswitched = 0;
         bump(counts_since_boot.switched_running);
         return;
@@ -154,7 +162,7 @@ NOT_PATCHABLE void switch_current() {
 }
 
 NOT_PATCHABLE void tick_check() {
-    if (tick_checks) switch_current();
+    if (tick_checks) switch_current("running, at a tick", 0);
 }
 
 // A CPU's running thread cannot be inspected from elsewhere, and its ticks
@@ -163,15 +171,15 @@ NOT_PATCHABLE void tick_check() {
 // a loop).  When a pass finds a thread running and not switched, it asks
 // that CPU to check now, wherever the request finds the thread; and a
 // kernel thread that never sleeps checks itself at its safe points.
-NOT_PATCHABLE bool check_ipi(arch::TrapFrame*) {
-    switch_current();
+NOT_PATCHABLE bool check_ipi(arch::TrapFrame* frame) {
+    switch_current("running, by the check IPI", frame->eip);
     return true;
 }
 
 NOT_PATCHABLE void safe_point() {
     if (!tr.switching || !safe_point_checks) return;
     InterruptGuard stay_here;   // the check and the switch on this CPU, as the tick does them
-    switch_current();
+    switch_current("running, at a safe point", uintptr_t(__builtin_return_address(0)));
 }
 
 // A CPU about to run `next` waits while the transition thread inspects it.
@@ -202,7 +210,10 @@ void inspect(Thread* t, void* ctx) {
     bool clean = false;
     if (t == this_cpu_current()) {
         clean = !holds_old_code(t, p.ranges, p.n, &hit);
-        if (clean) t->patch_universe = p.goal;
+        if (clean) {
+            t->patch_universe = p.goal;
+            note_switch(t, "by itself (the transition thread)", 0);
+        }
     } else {
         // Switched while flagged, never after: once the flag drops the
         // thread may run, and it must run in the universe it was found fit for.
@@ -214,7 +225,10 @@ void inspect(Thread* t, void* ctx) {
             hit = ScanHit{t->id, {}, t->cpu, 0, "running"};
             if (t->cpu >= 0 && t->cpu < 32) p.running_cpus |= 1u << t->cpu;
         }
-        if (clean) t->patch_universe = p.goal;
+        if (clean) {
+            t->patch_universe = p.goal;
+            note_switch(t, "asleep", t->context ? t->context->eip : 0);
+        }
         __atomic_store_n(&t->patch_checking, 0, __ATOMIC_RELEASE);
     }
     if (clean) {
@@ -388,6 +402,7 @@ NOT_PATCHABLE void switch_at_entry(Thread* t, const RedirectFrame& f) {
     const int n = old_code(goal, ranges);
     if (corral_bug() == CorralBug::KlpNoStackCheck || !scan_current_caller(f.return_address, f.ebp, ranges, n)) {
         t->patch_universe = goal;
+        note_switch(t, "at entry", f.return_address);
         bump(counts_since_boot.switched_at_entry);
     } else {
         bump(counts_since_boot.held_back);

@@ -49,7 +49,7 @@ struct Run {
     volatile bool stop_patchers, stop_workers, tick_calls;
     bool irq_family[FAMILIES];
     volatile bool failed;
-    char why[240];
+    char why[384];   // the first failure, with what it knows of the cause
     Spinlock why_lock{"torture-why"};
     uint64_t start_us, failed_at_us;
     CallCtx* worker_ctx[MAX_WORKERS];

@@ -1,5 +1,6 @@
 #include "patching/torture/targets.h"
 
+#include "kernel/cpu.h"
 #include "kernel/lib/format.h"
 #include "kernel/sched/thread.h"
 #include "kernel/sync/spinlock.h"
@@ -252,6 +253,10 @@ extern "C" uint32_t torture_body(CallCtx* c, uint32_t sig) {
                 c->break_outer = id;
                 c->break_outer_version = version;
                 c->break_inner_version = inner_version;
+                c->break_in_irq = c->in_irq;
+                Thread* t = this_cpu_current();
+                c->break_switched_how = t ? t->patch_switched_how : nullptr;
+                c->break_switched_at = t ? t->patch_switched_at : 0;
             }
             break;
         }

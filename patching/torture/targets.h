@@ -63,6 +63,9 @@ struct CallCtx {
     uint32_t contract_straddles[FAMILIES]; // outer calls whose inner's bytes were written after the outer began
     uint32_t switched_calls[FAMILIES];     // calls that ran v2 or v3 (through a patch's redirect)
     int break_outer, break_outer_version, break_inner_version;   // the last break
+    bool break_in_irq;                      // ... was called from the timer interrupt
+    const char* break_switched_how;         // ... and how the thread it ran on was last switched (klp)
+    uintptr_t break_switched_at;
     int depth;                             // of recursive and mutual calls
     bool in_irq;                           // never sleep
     uint32_t sleeps;
