@@ -222,6 +222,17 @@ void smp_route_isa_irq(int irq) {
     arch::ioapic_route(r.gsi, arch::VECTOR_IRQ_BASE + irq, cpus[0].lapic_id, r.active_low, r.level_triggered);
 }
 
+NOT_PATCHABLE uint32_t smp_others_mask() {
+    const uint32_t all = cpu_count() >= 32 ? 0xffffffffu : (1u << cpu_count()) - 1;
+    return all & ~(1u << cpu_index());
+}
+
+NOT_PATCHABLE void smp_send_ipi(uint32_t mask, int vector) {
+    if (mask == smp_others_mask()) arch::ipi_send_all_but_self(vector);
+    else
+        for (uint32_t m = mask; m; m &= m - 1) arch::ipi_send(cpus[__builtin_ctz(m)].lapic_id, vector);
+}
+
 // Never gives up: a CPU that kept a stale mapping of a freed stack could
 // write into the frame's next owner, so there is no safe way to go on
 // without every answer.  A slow CPU is reported once a second instead.
@@ -230,10 +241,9 @@ NOT_PATCHABLE Result<void> tlb_shootdown_range(uintptr_t va, uint32_t pages) {
     if (!apic_mode || cpu_count() < 2) return Ok{};
     InterruptGuard no_preemption;   // our slot must not be reused by another thread on this CPU
     ShootdownRequest& r = shootdowns[cpu_index()];
-    const uint32_t all = cpu_count() >= 32 ? 0xffffffffu : (1u << cpu_count()) - 1;
     r.va = va;
     r.pages = pages;
-    __atomic_store_n(&r.pending, all & ~(1u << cpu_index()), __ATOMIC_RELEASE);
+    __atomic_store_n(&r.pending, smp_others_mask(), __ATOMIC_RELEASE);
     arch::ipi_send_all_but_self(arch::VECTOR_IPI_TLB_SHOOTDOWN);
     const uint64_t start = now_us();
     uint64_t next_report = start + SHOOTDOWN_REPORT_US;

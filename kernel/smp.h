@@ -42,6 +42,11 @@ struct CpuSample {
 Result<CpuSample> smp_sample_cpu(int cpu);
 void smp_print_sample(int cpu);   // one line: symbolized
 uint32_t smp_nmis_taken(int cpu);         // NMIs `cpu` took and survived (tests)   // a shootdown still needs `cpu`'s answer (race tests)
+// Every online CPU but this one, as a mask of CPU indexes.
+uint32_t smp_others_mask();
+// Sends `vector` to the CPUs in `mask` (indexes): one broadcast when that
+// is every other CPU, else one IPI each.
+void smp_send_ipi(uint32_t mask, int vector);
 // Unmaps a page on every CPU: the mapping, then the shootdown.
 Result<void> unmap_page_everywhere(uintptr_t va);
 Result<void> unmap_pages_everywhere(uintptr_t va, uint32_t pages);

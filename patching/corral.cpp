@@ -30,7 +30,7 @@ constexpr uint64_t DEFAULT_TIMEOUT_US = 3000000;
 // park=adaptive spins this long before it halts: about one IPI round trip
 // to a halted CPU under TCG (docs/performance.md), so a corral whose work is
 // short releases spinners without an IPI.
-constexpr uint64_t DEFAULT_ADAPTIVE_SPIN_US = 20;
+constexpr uint64_t ADAPTIVE_SPIN_US = 20;
 
 // The phase and the round's generation share one word, so a CPU reads both
 // at once: it can never park for a round that has already ended.  Each CPU
@@ -56,7 +56,6 @@ volatile uint64_t gather_us_total = 0;
 volatile CorralBug bug = CorralBug::None;
 volatile uint32_t late_park[config::MAX_CPUS] = {};   // ack-before-park: the round each CPU still owes a park
 volatile ParkMode park_mode = ParkMode::Halt;
-uint64_t adaptive_spin_us = DEFAULT_ADAPTIVE_SPIN_US;
 
 // Per CPU, written only by that CPU.
 struct ParkCounters {
@@ -69,11 +68,6 @@ NOT_PATCHABLE uint32_t generation_of(uint32_t state) { return state >> 3; }
 NOT_PATCHABLE uint32_t load_state() { return __atomic_load_n(&rv.state, __ATOMIC_ACQUIRE); }
 NOT_PATCHABLE void set_phase(uint32_t generation, Phase p) {
     __atomic_store_n(&rv.state, generation << 3 | uint32_t(p), __ATOMIC_RELEASE);
-}
-
-uint32_t others_mask() {
-    uint32_t all = cpu_count() >= 32 ? 0xffffffffu : (1u << cpu_count()) - 1;
-    return all & ~(1u << cpu_index());
 }
 
 // Is a corral or a sync round waiting for this CPU?  A CPU holding a
@@ -150,7 +144,7 @@ NOT_PATCHABLE void halt_once(uint32_t gen, uint32_t prepare, uint32_t parked) {
 // on the way in and on the way out.  park=spin waits with pause; park=halt
 // halts at once with the task priority raised so that only the rendezvous
 // vectors get in (lapic.h), giving the host core back to the CPUs that still
-// have to arrive; park=adaptive spins adaptive_spin_us first.  Whatever
+// have to arrive; park=adaptive spins ADAPTIVE_SPIN_US first.  Whatever
 // wakes a halted CPU, it goes back to the loop and looks at the round again.
 NOT_PATCHABLE void park(uint32_t gen) {
     const int me = cpu_index();
@@ -162,7 +156,7 @@ NOT_PATCHABLE void park(uint32_t gen) {
     const uint32_t saved_tpr = halts ? arch::lapic_tpr() : 0;
     if (halts) arch::lapic_set_tpr(arch::TPR_RENDEZVOUS_ONLY);
     const uint64_t spin_until =
-        mode == ParkMode::Adaptive ? arch::rdtsc() + adaptive_spin_us * tsc_hz() / 1000000 : 0;
+        mode == ParkMode::Adaptive ? arch::rdtsc() + ADAPTIVE_SPIN_US * tsc_hz() / 1000000 : 0;
     for (uint32_t now = load_state(); now == prepare || now == parked; now = load_state()) {
         if (!halts || (spin_until && arch::rdtsc() < spin_until)) {
             cross_cpu_relax();   // parked, but still answering TLB shootdowns sent before the corral began
@@ -243,9 +237,7 @@ NOT_PATCHABLE void end_round(uint32_t gen) {
 // Sends the IPI and waits for every wanted CPU's answer.
 NOT_PATCHABLE bool gather(const Answers& a, uint64_t* waited_us) {
     const uint64_t start = now_us();
-    if (a.want == others_mask()) arch::ipi_send_all_but_self(arch::VECTOR_IPI_CALL);
-    else
-        for (uint32_t m = a.want; m; m &= m - 1) arch::ipi_send(cpus[__builtin_ctz(m)].lapic_id, arch::VECTOR_IPI_CALL);
+    smp_send_ipi(a.want, arch::VECTOR_IPI_CALL);
     Answers ctx = a;
     const bool ok = cross_cpu_wait_until(all_answered, &ctx, timeout_us);
     *waited_us = now_us() - start;
@@ -256,17 +248,14 @@ NOT_PATCHABLE bool gather(const Answers& a, uint64_t* waited_us) {
 // phase, then wake the ones that halted (the other half of halt_once's
 // handshake).  Spinners see the phase by themselves.
 NOT_PATCHABLE void end_park(uint32_t mask, uint32_t gen, Phase phase) {
-    __atomic_store_n(&rv.state, gen << 3 | uint32_t(phase), __ATOMIC_SEQ_CST);
+    set_phase(gen, phase);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint32_t sleepers = 0;
     for (uint32_t m = mask; m; m &= m - 1) {
         const int c = __builtin_ctz(m);
         if (__atomic_load_n(&rv.halted[c], __ATOMIC_ACQUIRE) == gen) sleepers |= 1u << c;
     }
-    if (!sleepers) return;
-    if (sleepers == others_mask()) arch::ipi_send_all_but_self(arch::VECTOR_IPI_CALL);
-    else
-        for (uint32_t m = sleepers; m; m &= m - 1) arch::ipi_send(cpus[__builtin_ctz(m)].lapic_id, arch::VECTOR_IPI_CALL);
+    if (sleepers) smp_send_ipi(sleepers, arch::VECTOR_IPI_CALL);
 }
 
 NOT_PATCHABLE void wait_departed(uint32_t mask, uint32_t gen) {
@@ -286,11 +275,11 @@ uint64_t corral_count() { return completed; }
 uint64_t sync_count() { return syncs; }
 
 NOT_PATCHABLE Result<void> corral_all_cpus(CorralWork work, void* ctx, CorralReport* report_out) {
-    return corral_cpus(others_mask(), work, ctx, report_out);
+    return corral_cpus(smp_others_mask(), work, ctx, report_out);
 }
 
 NOT_PATCHABLE Result<void> corral_cpus(uint32_t mask, CorralWork work, void* ctx, CorralReport* report_out) {
-    const uint32_t want = mask & others_mask();
+    const uint32_t want = mask & smp_others_mask();
     const uint32_t gen = TRY(begin_round("corral", Phase::Prepare, want));
     phase_clock_start();
     CorralReport report{};
@@ -332,9 +321,9 @@ NOT_PATCHABLE Result<void> corral_cpus(uint32_t mask, CorralWork work, void* ctx
 }
 
 NOT_PATCHABLE Result<void> sync_all_cpus() {
-    const uint32_t gen = TRY(begin_round("sync_all_cpus", Phase::Sync, others_mask()));
+    const uint32_t gen = TRY(begin_round("sync_all_cpus", Phase::Sync, smp_others_mask()));
     uint64_t waited;
-    const uint32_t want = others_mask();
+    const uint32_t want = smp_others_mask();
     Answers acks{rv.arrived, want, gen};
     const bool ok = gather(acks, &waited);
     const uint32_t missing = want & ~answered(acks);
@@ -349,8 +338,6 @@ uint64_t corral_lock_waits() { return waited_for_lock; }
 
 void corral_set_park_mode(ParkMode mode) { park_mode = mode; }
 ParkMode corral_park_mode() { return park_mode; }
-void corral_set_adaptive_spin_us(uint64_t us) { adaptive_spin_us = us; }
-uint64_t corral_adaptive_spin_us() { return adaptive_spin_us; }
 
 const char* park_mode_name(ParkMode mode) {
     switch (mode) {

@@ -69,15 +69,13 @@ RoundKind corral_round_waiting_for(int cpu);
 //             rendezvous vectors (arch/x86/lapic.h) wake it: no timer tick
 //             or device interrupt runs on a parked CPU, and an emulator or
 //             hypervisor gets the core back for the CPUs still to arrive
-//   adaptive  spin for corral_adaptive_spin_us(), then halt
+//   adaptive  spin for 20 us (about one wake-up of a halted vCPU), then halt
 // Each wake-up that leaves the round unchanged is counted (an NMI, or a
 // shootdown or ping that needed this CPU), and the CPU halts again.  A CPU
 // parked inside a rendezvous handler (a poll nested in one) spins instead.
 enum class ParkMode { Spin, Halt, Adaptive };
 void corral_set_park_mode(ParkMode mode);
 ParkMode corral_park_mode();
-void corral_set_adaptive_spin_us(uint64_t us);
-uint64_t corral_adaptive_spin_us();
 const char* park_mode_name(ParkMode mode);
 bool park_mode_by_name(const char* name, ParkMode* out);
 constexpr const char* PARK_MODE_NAMES = "spin halt adaptive";

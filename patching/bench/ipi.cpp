@@ -15,6 +15,7 @@
 #include "kernel/heap.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
+#include "kernel/smp.h"
 #include "kernel/sync/cross_cpu.h"
 #include "patching/bench/bench.h"
 #include "patching/corral.h"
@@ -56,15 +57,10 @@ NOT_PATCHABLE bool all_ponged(void* ctx) {
     return true;
 }
 
-uint32_t others() {
-    const uint32_t all = cpu_count() >= 32 ? 0xffffffffu : (1u << cpu_count()) - 1;
-    return all & ~(1u << cpu_index());
-}
-
 // The first `n` CPUs other than this one.
 uint32_t first_others(int n) {
     uint32_t mask = 0;
-    for (uint32_t m = others(); m && n > 0; m &= m - 1, n--) mask |= m & -m;
+    for (uint32_t m = smp_others_mask(); m && n > 0; m &= m - 1, n--) mask |= m & -m;
     return mask;
 }
 
@@ -90,9 +86,7 @@ uint64_t ipi_round_trip(uint32_t mask) {
     Pings p{mask, ++sequence};
     const uint64_t start = cycles_now();
     for (uint32_t m = mask; m; m &= m - 1) __atomic_store_n(&ping[__builtin_ctz(m)], p.seq, __ATOMIC_RELEASE);
-    if (mask == others()) arch::ipi_send_all_but_self(arch::VECTOR_IPI_PING);
-    else
-        for (uint32_t m = mask; m; m &= m - 1) arch::ipi_send(cpus[__builtin_ctz(m)].lapic_id, arch::VECTOR_IPI_PING);
+    smp_send_ipi(mask, arch::VECTOR_IPI_PING);
     if (!cross_cpu_wait_until(all_ponged, &p, PING_TIMEOUT_US)) return 0;
     return cycles_now() - start;
 }
@@ -115,7 +109,7 @@ Result<Stats> ping_stats(uint32_t mask, int samples) {
 
 Result<void> bench_ipi(const Options& o) {
     const int samples = o.pick(DEFAULT_IPI_SAMPLES);
-    for (uint32_t m = others(); m; m &= m - 1) {
+    for (uint32_t m = smp_others_mask(); m; m &= m - 1) {
         const int target = __builtin_ctz(m);
         const Stats st = TRY(ping_stats(1u << target, samples));
         char kase[16];
@@ -125,7 +119,7 @@ Result<void> bench_ipi(const Options& o) {
         l.add_int("target", target);
         l.finish();
     }
-    const Stats st = TRY(ping_stats(others(), samples));
+    const Stats st = TRY(ping_stats(smp_others_mask(), samples));
     Line l("ipi", "broadcast");
     l.stats_us(st);
     l.add_int("targets", cpu_count() - 1);

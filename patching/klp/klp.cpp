@@ -129,14 +129,17 @@ struct TickView {
 };
 TickView tick_view[config::MAX_CPUS];
 
-// The running thread, from its CPU's timer tick: it is not moving.
-NOT_PATCHABLE void note_switch(Thread* t, const char* how, uintptr_t at) {
+// Moves `t` to `goal`'s universe, noting how and where it was found fit
+// (a broken contract's report names them).
+NOT_PATCHABLE void switch_thread(Thread* t, uint32_t goal, const char* how, uintptr_t at) {
+    t->patch_universe = goal;
     t->patch_switched_how = how;
     t->patch_switched_at = at;
 }
 
-// `how`: who asked (the tick, the check IPI, a safe point); `at`: where
-// the thread was stopped, when the caller knows.
+// The running thread, on its own CPU: it is not moving.  `how`: who asked
+// (the tick, the check IPI, a safe point); `at`: where the thread was
+// stopped, when the caller knows.
 NOT_PATCHABLE void switch_current(const char* how, uintptr_t at) {
     if (!tr.switching) return;
     const uint32_t goal = tr.goal;
@@ -148,8 +151,7 @@ NOT_PATCHABLE void switch_current(const char* how, uintptr_t at) {
     TickView& v = tick_view[cpu_index()];
     v.at_us = now_us();
     if (!holds_old_code(t, ranges, n, &hit)) {
-        t->patch_universe = goal;
-        note_switch(t, how, at);
+        switch_thread(t, goal, how, at);
         v.unswitched = 0;
         bump(counts_since_boot.switched_running);
         return;
@@ -210,10 +212,7 @@ void inspect(Thread* t, void* ctx) {
     bool clean = false;
     if (t == this_cpu_current()) {
         clean = !holds_old_code(t, p.ranges, p.n, &hit);
-        if (clean) {
-            t->patch_universe = p.goal;
-            note_switch(t, "by itself (the transition thread)", 0);
-        }
+        if (clean) switch_thread(t, p.goal, "by itself (the transition thread)", 0);
     } else {
         // Switched while flagged, never after: once the flag drops the
         // thread may run, and it must run in the universe it was found fit for.
@@ -225,10 +224,7 @@ void inspect(Thread* t, void* ctx) {
             hit = ScanHit{t->id, {}, t->cpu, 0, "running"};
             if (t->cpu >= 0 && t->cpu < 32) p.running_cpus |= 1u << t->cpu;
         }
-        if (clean) {
-            t->patch_universe = p.goal;
-            note_switch(t, "asleep", t->context ? t->context->eip : 0);
-        }
+        if (clean) switch_thread(t, p.goal, "asleep", t->context ? t->context->eip : 0);
         __atomic_store_n(&t->patch_checking, 0, __ATOMIC_RELEASE);
     }
     if (clean) {
@@ -401,8 +397,7 @@ NOT_PATCHABLE void switch_at_entry(Thread* t, const RedirectFrame& f) {
     CodeRange ranges[MAX_RANGES];
     const int n = old_code(goal, ranges);
     if (corral_bug() == CorralBug::KlpNoStackCheck || !scan_current_caller(f.return_address, f.ebp, ranges, n)) {
-        t->patch_universe = goal;
-        note_switch(t, "at entry", f.return_address);
+        switch_thread(t, goal, "at entry", f.return_address);
         bump(counts_since_boot.switched_at_entry);
     } else {
         bump(counts_since_boot.held_back);

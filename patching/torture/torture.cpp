@@ -81,16 +81,17 @@ bool defined = false;
 volatile bool running = false;
 
 void check_ctx(const CallCtx* c, const char* who) {
-    char where[64] = "an unknown place";
-    if (c->break_switched_at) symbolize(c->break_switched_at, where, sizeof where);
     for (int f = 0; f < FAMILIES; f++)
-        if (c->contract_breaks[f] && contract_checked(f))
+        if (c->contract_breaks[f] && contract_checked(f)) {
+            char where[64] = "an unknown place";   // symbolized only on the way to a verdict: this runs every pass
+            if (c->break_switched_at) symbolize(c->break_switched_at, where, sizeof where);
             fail("%s: %s v%d called %s and ran v%d: the contract of the pair broke (%s switched one function "
                  "without the other)%s; the thread was last switched %s, at %s",
                  who, target(c->break_outer).symbol, c->break_outer_version,
                  target(contract_inner(c->break_outer)).symbol, c->break_inner_version, run->mode.by_family[f]->name(),
                  c->break_in_irq ? " in a call from the timer interrupt" : "",
                  c->break_switched_how ? c->break_switched_how : "never", where);
+        }
     if (c->bad)
         fail("%s: a call of %s returned %#x, which is no version's signature", who, target(c->bad_target).symbol,
              c->bad_signature);
