@@ -29,6 +29,8 @@ LDFLAGS := -m elf_i386 -T linker.ld --orphan-handling=error -nostdlib -z noexecs
 LIBGCC := $(shell $(CXX) -m32 -print-libgcc-file-name 2>/dev/null)
 
 CXX_SRCS := $(shell find arch kernel patching -name '*.cpp' 2>/dev/null | sort)
+# The course kit's own ktests (labs/<nn>-<name>/*_test.cpp, docs/teaching.md): in every kernel.
+CXX_SRCS += $(shell find labs -name '*_test.cpp' 2>/dev/null | sort)
 ASM_SRCS := $(shell find boot arch patching -name '*.asm' 2>/dev/null | sort)
 # ...and the host tests' hand-made bad modules, for the ktest that loads
 # each through the real loader (patching/module/bad_module_pack.h).
@@ -68,7 +70,7 @@ QEMU_STATUS = case $$status in $(KERNEL_OK)) ;; \
 QEMU_FLAGS := -smp $(CPUS) -m 128M $(QEMU_ACCEL_$(ACCEL)) -display none \
               -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all iso run print-run run-iso test test-bochs stress bench host-test demo debug deps clean
+.PHONY: all iso run print-run run-iso test test-bochs stress bench host-test demo debug deps clean grade handout test-labs
 all: $(B)/corral.elf $(B)/compile_commands.json
 
 $(B)/%.o: %.cpp Makefile
@@ -234,6 +236,23 @@ debug: deps
 	setsid $(QEMU) $(QEMU_FLAGS) -kernel $(B)/corral.elf -append "$(APPEND)" \
 	  -serial file:$(B)/debug-serial.log -s -S & qemu=$$!; \
 	  gdb -q -x scripts/gdbinit $(B)/corral.elf; kill $$qemu 2>/dev/null; true
+
+# The course kit (labs/, docs/teaching.md): make grade LAB=corral [CHECK=<check>] [SEED=<n>] [REF=1]
+# [RESULTS=<file.json>]; make handout LAB=corral OUT=<dir>; make test-labs.
+LAB ?=
+CHECK ?=
+SEED ?=
+REF ?=
+RESULTS ?=
+OUT ?=
+grade: deps
+	@[ -n "$(LAB)" ] || { echo "make grade LAB=<name>: one of: $$(scripts/lab list | sed -n 's/^[0-9]*-\([^:]*\):.*/\1/p' | tr '\n' ' ')"; exit 2; }
+	@scripts/lab grade $(LAB) $(if $(CHECK),--check $(CHECK)) $(if $(SEED),--seed $(SEED)) $(if $(REF),--ref) $(if $(RESULTS),--results $(RESULTS))
+handout:
+	@[ -n "$(LAB)" ] && [ -n "$(OUT)" ] || { echo "usage: make handout LAB=<name> OUT=<dir>"; exit 2; }
+	@scripts/lab handout $(LAB) $(OUT)
+test-labs: deps
+	@scripts/lab test
 
 clean:
 	rm -rf $(B)

@@ -147,6 +147,7 @@ NOT_PATCHABLE void halt_once(uint32_t gen, uint32_t prepare, uint32_t parked) {
 // have to arrive; park=adaptive spins ADAPTIVE_SPIN_US first.  Whatever
 // wakes a halted CPU, it goes back to the loop and looks at the round again.
 NOT_PATCHABLE void park(uint32_t gen) {
+    // lab corral: begin park
     const int me = cpu_index();
     ParkCounters& pc = park_counters[me];
     pc.parks = pc.parks + 1;
@@ -177,6 +178,7 @@ NOT_PATCHABLE void park(uint32_t gen) {
     arch::serialize();
     rv.frames[me] = nullptr;
     __atomic_store_n(&rv.departed[me], gen, __ATOMIC_RELEASE);
+    // lab corral: end park
 }
 
 // ack-before-park: a CPU parks at its next tick for the round it acknowledged.
@@ -279,6 +281,7 @@ NOT_PATCHABLE Result<void> corral_all_cpus(CorralWork work, void* ctx, CorralRep
 }
 
 NOT_PATCHABLE Result<void> corral_cpus(uint32_t mask, CorralWork work, void* ctx, CorralReport* report_out) {
+    // lab corral: begin corral-cpus
     const uint32_t want = mask & smp_others_mask();
     const uint32_t gen = TRY(begin_round("corral", Phase::Prepare, want));
     phase_clock_start();
@@ -318,6 +321,7 @@ NOT_PATCHABLE Result<void> corral_cpus(uint32_t mask, CorralWork work, void* ctx
     phase_clock_mark("serialize");
     completed = completed + 1;
     return result;
+    // lab corral: end corral-cpus
 }
 
 NOT_PATCHABLE Result<void> sync_all_cpus() {
