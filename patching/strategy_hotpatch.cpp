@@ -23,6 +23,7 @@ Result<void> hotpatch_work(void* ctx, const CorralReport&) {
     auto& w = *static_cast<HotpatchWork*>(ctx);
     for (int i = 0; i < w.count; i++) {
         Patch& p = *w.batch[i];
+        // lab hotpatch: begin hotpatch-write
         // Apply: padding first, then the entry.  Revert: only the entry
         // goes back to mov edi,edi.  The jmp in the padding stays: a thread
         // that already took the short jmp may be parked (or preempted) right
@@ -37,6 +38,7 @@ Result<void> hotpatch_work(void* ctx, const CorralReport&) {
             TRY_VOID(write_edit(p.edits[1], w.dir));
             if (p.edits[0].old_bytes[0] == 0xe9) TRY_VOID(write_edit(p.edits[0], w.dir));
         }
+        // lab hotpatch: end hotpatch-write
     }
     phase_clock_mark("write");
     return Ok{};
@@ -64,12 +66,14 @@ public:
         if (!fresh && !stacked)
             return make_error("%s has no hotpatch layout (entry %02x %02x, want 8b ff after 5 bytes of cc)", p.name,
                               entry[0], entry[1]);
+        // lab hotpatch: begin hotpatch-plan
         if (p.target & 1) return make_error("%s: entry %#zx is not 2-byte aligned", p.name, p.target);
         static_assert(HOTPATCH_PADDING_LENGTH == JMP_REL32_LENGTH, "the padding holds exactly the jmp; it ends at the entry");
         p.edits[0] = jmp_rel32_edit(p.target - HOTPATCH_PADDING_LENGTH, p.replacement);
         p.edits[1] = Edit{p.target, 2, true, {}, {0xeb, 0xf9}};
         p.edit_count = 2;
         return Ok{};
+        // lab hotpatch: end hotpatch-plan
     }
     Result<void> write(Patch* const* b, int n, Direction d, const PatchHooks*) const override {
         HotpatchWork w{b, n, d};

@@ -95,12 +95,14 @@ NOT_PATCHABLE Result<void> text_write(uintptr_t address, const uint8_t* bytes, s
 
 NOT_PATCHABLE Result<void> text_write_u16_atomic(uintptr_t address, uint16_t value) {
     TRY_VOID(check_target(address, 2));
+    // lab hotpatch: begin u16-store
     if (address & 1) return make_error("text_write_u16_atomic: %#zx is not 2-byte aligned", address);
     SpinlockGuard guard(writer_lock);
     TRY_VOID(journal_before_write(address, 2));
     uintptr_t alias = TRY(map_alias(address, 2));
     observe(address, 2);
     *reinterpret_cast<volatile uint16_t*>(alias) = value;   // one `mov word`: atomic when aligned
+    // lab hotpatch: end u16-store
     unmap_alias();
     observe(address, 2);
     return Ok{};

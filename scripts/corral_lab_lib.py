@@ -447,6 +447,32 @@ class ShellCheck(Check):
         self.commands, self.judge = commands, judge
 
 
+# Readers of shell output, for ShellCheck judges.
+
+def error_line(command: str, lines: List[str]) -> Optional[str]:
+    """The refusal of a shell command (`error: ...`, prefixed with the command), or None."""
+    err = next((ln for ln in lines if ln.startswith("error:")), None)
+    return f"`{command}`: {err.strip()[:240]}" if err else None
+
+
+def symbol_address(lines: List[str]) -> Optional[int]:
+    """The address of `sym <name>`'s answer (`001117a0 T     20 <name>`)."""
+    for ln in lines:
+        m = re.match(r"^([0-9a-f]{8}) [A-Za-z] ", ln)
+        if m:
+            return int(m.group(1), 16)
+    return None
+
+
+def peek_bytes(lines: List[str]) -> Tuple[Optional[int], Optional[List[int]]]:
+    """(address, bytes) of `peek`'s answer (`0011178b: cc cc 8b ff`)."""
+    for ln in lines:
+        m = re.match(r"^([0-9a-f]{8}):((?: [0-9a-f]{2})+)\s*$", ln)
+        if m:
+            return int(m.group(1), 16), [int(b, 16) for b in m.group(2).split()]
+    return None, None
+
+
 class StressCheck(Check):
     """A race check: `command` (with {seed}) typed once per seed; every seed
     must end in `patchtorture: SUCCESS`."""
