@@ -50,8 +50,10 @@ struct Transition {
     // leads to its stub.  Until then a thread switched at one site could
     // meet another that still holds the old text -- new `outer` calling the
     // old `inner` while text_poke_bp is still on its way to that site.
+    // Off, too, while the goal or the sites change (quiet_checks).
     volatile bool switching;
     volatile uint32_t goal;        // 1: to the replacements, 0: back to the originals
+    volatile uint32_t epoch;       // bumped whenever the goal or the sites change
     int site[MAX_SITES];
     int count;
     char name[32];
@@ -75,6 +77,26 @@ bool quiet = false;                // no "transition complete" lines (patchtortu
 bool tick_checks = true;           // ktests turn these off to show the other ways work without them
 bool kick_checks = true;
 bool safe_point_checks = true;
+void (*volatile check_hook)() = nullptr;   // ktests: runs inside a running thread's check
+
+// A running thread's check (switch_current, switch_at_entry) reads
+// tr.switching, then the goal and the sites, and writes the thread's
+// universe, all with interrupts off.  What changes the goal or the sites
+// stops the checks first: tr.switching off, then a sync round, which a CPU
+// answers only once it is out of any check it was in.  Without the round a
+// check whose vCPU was held up (8 vCPUs on 2 host cores) could land after a
+// turnaround: a thread checked against the old goal's code would be written
+// into the old goal after the transition thread had counted it in the new
+// one, and run one function of each.  Under klp_mutex.
+Result<void> quiet_checks(const char* what) {
+    tr.switching = false;
+    Result<void> synced = sync_all_cpus();
+    if (synced.is_error()) {
+        tr.switching = true;
+        return make_error("klp: %s: %s; nothing changed", what, synced.error());
+    }
+    return Ok{};
+}
 
 // klp_choose's own code (klp_init): part of the redirect, like the stubs.
 CodeRange choose_code;
@@ -129,12 +151,16 @@ struct TickView {
 };
 TickView tick_view[config::MAX_CPUS];
 
-// Moves `t` to `goal`'s universe, noting how and where it was found fit
-// (a broken contract's report names them).
-NOT_PATCHABLE void switch_thread(Thread* t, uint32_t goal, const char* how, uintptr_t at) {
+// `epoch`: tr.epoch when the check that found it fit read the goal.  A
+// switch that lands after the goal or the sites changed is counted:
+// quiet_checks() makes it impossible, and patchtorture fails a run that
+// sees one.
+NOT_PATCHABLE void switch_thread(Thread* t, uint32_t goal, uint32_t epoch, const char* how, uintptr_t at) {
     t->patch_universe = goal;
     t->patch_switched_how = how;
     t->patch_switched_at = at;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (tr.epoch != epoch) bump(counts_since_boot.switched_stale);
 }
 
 // The running thread, on its own CPU: it is not moving.  `how`: who asked
@@ -142,7 +168,8 @@ NOT_PATCHABLE void switch_thread(Thread* t, uint32_t goal, const char* how, uint
 // stopped, when the caller knows.
 NOT_PATCHABLE void switch_current(const char* how, uintptr_t at) {
     if (!tr.switching) return;
-    const uint32_t goal = tr.goal;
+    const uint32_t epoch = tr.epoch, goal = tr.goal;
+    if (void (*hook)() = check_hook) hook();
     Thread* t = this_cpu_current();
     if (!t || t->patch_universe == goal) return;
     CodeRange ranges[MAX_RANGES];
@@ -151,7 +178,7 @@ NOT_PATCHABLE void switch_current(const char* how, uintptr_t at) {
     TickView& v = tick_view[cpu_index()];
     v.at_us = now_us();
     if (!holds_old_code(t, ranges, n, &hit)) {
-        switch_thread(t, goal, how, at);
+        switch_thread(t, goal, epoch, how, at);
         v.unswitched = 0;
         bump(counts_since_boot.switched_running);
         return;
@@ -212,7 +239,7 @@ void inspect(Thread* t, void* ctx) {
     bool clean = false;
     if (t == this_cpu_current()) {
         clean = !holds_old_code(t, p.ranges, p.n, &hit);
-        if (clean) switch_thread(t, p.goal, "by itself (the transition thread)", 0);
+        if (clean) switch_thread(t, p.goal, tr.epoch, "by itself (the transition thread)", 0);
     } else {
         // Switched while flagged, never after: once the flag drops the
         // thread may run, and it must run in the universe it was found fit for.
@@ -224,7 +251,7 @@ void inspect(Thread* t, void* ctx) {
             hit = ScanHit{t->id, {}, t->cpu, 0, "running"};
             if (t->cpu >= 0 && t->cpu < 32) p.running_cpus |= 1u << t->cpu;
         }
-        if (clean) switch_thread(t, p.goal, "asleep", t->context ? t->context->eip : 0);
+        if (clean) switch_thread(t, p.goal, tr.epoch, "asleep", t->context ? t->context->eip : 0);
         __atomic_store_n(&t->patch_checking, 0, __ATOMIC_RELEASE);
     }
     if (clean) {
@@ -296,13 +323,16 @@ void run_pass() {
                 tr.kicks = tr.kicks + 1;
             }
     if (p.stuck == 0) {
+        // No check may still be at work when the next transition starts:
+        // the poke's sync rounds wait for any that saw tr.switching set.
+        tr.switching = false;
         Result<void> done = poke_sites(p.goal ? 2 : 0);   // plain jmps, or the NOPs back
         if (done.is_error()) {
             kprintf("klp: %s: finishing the transition: %s; will try again\n", tr.name, done.error());
+            tr.switching = true;
             return;
         }
         cover_sites(false, p.goal);
-        tr.switching = false;
         tr.active = false;
         if (tr.chose_old && tr.chose_new) bump(counts_since_boot.both_universes);
         if (!quiet)
@@ -392,12 +422,13 @@ namespace {
 // it cannot count this one as switched (and finish) in between.
 NOT_PATCHABLE void switch_at_entry(Thread* t, const RedirectFrame& f) {
     InterruptGuard no_ticks;
-    const uint32_t goal = tr.goal;
-    if (!tr.switching || t->patch_universe == goal) return;
+    if (!tr.switching) return;
+    const uint32_t epoch = tr.epoch, goal = tr.goal;
+    if (t->patch_universe == goal) return;
     CodeRange ranges[MAX_RANGES];
     const int n = old_code(goal, ranges);
     if (corral_bug() == CorralBug::KlpNoStackCheck || !scan_current_caller(f.return_address, f.ebp, ranges, n)) {
-        switch_thread(t, goal, "at entry", f.return_address);
+        switch_thread(t, goal, epoch, "at entry", f.return_address);
         bump(counts_since_boot.switched_at_entry);
     } else {
         bump(counts_since_boot.held_back);
@@ -459,6 +490,7 @@ Result<void> with_sites_settled(Result<void> (*fn)(void* ctx), void* ctx) {
 }
 
 void set_timeout_ms(uint32_t ms) { timeout_ms = ms; }
+void set_check_hook_for_tests(void (*hook)()) { check_hook = hook; }
 void set_checks_for_tests(bool ticks, bool kicks, bool safe_points) {
     tick_checks = ticks;
     kick_checks = kicks;
@@ -500,13 +532,19 @@ namespace {
 // one, to be turned around).
 Result<void> start_locked(Patch* const* batch, int count, uint32_t goal) {
     if (tr.active) {   // the same sites: turn the transition under way around
+        TRY_VOID(quiet_checks("turning the transition around"));
         tr.goal = goal;
+        tr.epoch = tr.epoch + 1;
         tr.started_us = now_us();
         tr.reported = false;
         thread_set_initial_patch_universe(goal);
+        tr.switching = true;
         return Ok{};
     }
     if (count > MAX_SITES) return make_error("klp: %d functions in one patch (max %d)", count, MAX_SITES);
+    // No check is at work: tr.switching has been off since the last
+    // transition's finishing poke, whose sync rounds waited for them.
+    tr.epoch = tr.epoch + 1;
     tr.count = 0;
     for (int i = 0; i < count; i++) {
         const int s = site_for(*batch[i]);

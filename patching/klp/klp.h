@@ -57,6 +57,9 @@ void set_quiet(bool quiet);   // no line per finished transition (patchtorture)
 // its CPU's tick, the check IPI a pass sends its CPU, its own safe points.
 void set_checks_for_tests(bool ticks, bool kicks, bool safe_points);
 uint32_t kick_count();        // check IPIs sent since boot
+// ktests: `hook` runs in each running thread's check, after it has read the
+// goal and before it looks at the thread (null: none).
+void set_check_hook_for_tests(void (*hook)());
 
 // Since boot: what klp's hazard looked like and how threads got past it.
 struct Counts {
@@ -65,6 +68,7 @@ struct Counts {
     volatile uint32_t switched_asleep;    // by the transition thread, switched out (a sleep or preemption point)
     volatile uint32_t switched_running;   // by their CPU: its tick, a check IPI, a safe point
     volatile uint32_t switched_at_entry;  // on their way into a patched function, stack clear
+    volatile uint32_t switched_stale;     // switches that landed after their goal had changed: must stay 0
 };
 Counts counts();
 // Waits until the transition thread has made a whole pass over every thread

@@ -328,5 +328,69 @@ KTEST(klp, a_thread_that_never_leaves_its_cpu_is_switched_without_its_tick) {
     KEXPECT(by_safe_point);
 }
 
+// A running thread's check has read the goal when its CPU is held up (a
+// vCPU unscheduled on a busy host: here, a hook that spins with interrupts
+// off) and the transition is turned around.  The turnaround must wait for
+// the check to land: landing after it, the check would write the old goal
+// into a thread the transition thread had already counted in the new one
+// (klp::Counts::switched_stale), and that thread could then run one
+// function of the patch in each version.  The hold ends on its own after
+// HOLD_US: with the wait, the revert returns only after that; without it,
+// at once, and the check lands later.
+constexpr uint64_t HOLD_US = 500000;
+Thread* volatile held_thread = nullptr;
+volatile bool hold_armed = false, hold_entered = false, hold_over = false;
+
+void hold_check() {
+    if (!hold_armed || current_thread() != held_thread) return;
+    hold_armed = false;
+    hold_entered = true;
+    const uint64_t end = now_us() + HOLD_US;
+    while (now_us() < end) arch::cpu_relax();   // no cross_cpu_relax(): held up, this CPU answers nothing
+    hold_over = true;
+}
+
+bool hold_began(void*) { return hold_entered; }
+
+KTEST(klp, a_turnaround_waits_for_a_check_under_way) {
+    if (cpu_count() < 2) return t.skip("needs a second CPU");
+    Result<PatchRecord*> plain_defined = plain_patch();
+    KREQUIRE(plain_defined.is_ok());
+    PatchRecord* plain = plain_defined.value();
+    KREQUIRE(klp::wait_idle(SETTLE_US));
+    spinner_stop = false;
+    spinner_safe_points = true;
+    Thread* s = thread_create("klp-spinner", spinner, nullptr, 1u << 1);
+    KREQUIRE(wait_until(spinner_on_cpu1, s, 5000000));
+
+    // Only the spinner's safe points switch it, and its first check of the
+    // transition is held.
+    const uint32_t stale_before = klp::counts().switched_stale;
+    held_thread = s;
+    hold_entered = false;
+    hold_over = false;
+    hold_armed = true;
+    klp::set_check_hook_for_tests(hold_check);
+    klp::set_checks_for_tests(false, false, true);
+    const bool applied = patch_apply(plain, find_strategy("klp")).is_ok();
+    const bool held = applied && wait_until(hold_began, nullptr, SETTLE_US);
+    const bool reverted = held && patch_revert(plain).is_ok();   // the turnaround
+    const bool waited = hold_over;
+    while (held && !hold_over) thread_sleep_ms(5);
+    hold_armed = false;
+    klp::set_check_hook_for_tests(nullptr);
+    klp::set_checks_for_tests(true, true, true);
+    if (applied && !reverted && patch_revert(plain).is_error()) t.fail(__FILE__, __LINE__, "klp revert failed");
+    const bool settled = klp::wait_idle(SETTLE_US);
+    spinner_stop = true;
+    thread_join(s);
+    KEXPECT(applied);
+    KEXPECT(held);
+    KEXPECT(reverted);
+    KEXPECT(waited);
+    KEXPECT_EQ(klp::counts().switched_stale - stale_before, 0u);
+    KEXPECT(settled);
+}
+
 }  // namespace
 }  // namespace corral

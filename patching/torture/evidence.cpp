@@ -192,6 +192,15 @@ void check_torn() {
          where, arch::exception_name(f.vector), f.bytes[0], f.bytes[1], f.bytes[2]);
 }
 
+// klp: a switch that landed after the goal it was checked for had changed
+// (a check overtaken by a turnaround or a new transition).  Impossible by
+// construction (klp.cpp's quiet_checks); counted, and judged, all the same.
+void check_klp_switches() {
+    const uint32_t stale = klp::counts().switched_stale - run->klp0.switched_stale;
+    if (stale)
+        fail("klp: %u thread switch(es) landed after the goal they were checked for had changed", stale);
+}
+
 bool contract_pairs_were_called() {
     for (int f = 0; f < FAMILIES; f++) {
         if (!contract_checked(f)) continue;

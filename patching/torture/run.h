@@ -88,6 +88,7 @@ void print_counts();
 void print_progress(uint64_t elapsed_us);
 void check_conservation();
 void check_torn();
+void check_klp_switches();
 // The race must really have been run, each strategy's own included.
 void check_it_happened();
 

@@ -427,6 +427,7 @@ bool run_one(const Mode& mode, const StressOptions& o) {
     while (!run->failed && time_left() && !(o.flips && totals().flips >= o.flips)) {
         thread_sleep_ms(50);
         check_torn();
+        check_klp_switches();
         if (now_us() >= next_progress) {
             print_progress(now_us() - run->start_us);
             next_progress += PROGRESS_US;
@@ -442,6 +443,7 @@ bool run_one(const Mode& mode, const StressOptions& o) {
     corral_set_bug(CorralBug::None);
     corral_set_timeout_us(timeout_before);
     check_torn();
+    check_klp_switches();
     if (o.flips && totals().flips < o.flips)
         fail("only %llu of %u flips in %u s", (unsigned long long)totals().flips, o.flips, o.seconds);
     const uint64_t ran_us = (run->failed ? run->failed_at_us : now_us()) - run->start_us;
