@@ -9,8 +9,9 @@
   and again in the shell's `help`, after `patch apply hot` and `patch apply
   fentry`; each command's output is checked against what the kernel itself
   printed (`threads`, `cpus`, `text verify`, `peek`) at the same point.
-- Without a target the commands answer with a clear line, not a traceback
-  (no QEMU: run-tests' unit step runs this one).
+- At QEMU's first instruction, and without a target, the commands answer
+  with a clear line, not a traceback (without a target needs no QEMU:
+  run-tests' unit step runs that one).
 
 Every timeout below is a watchdog against a hang, never what passes."""
 import os
@@ -132,6 +133,34 @@ class LiveDebug(unittest.TestCase):
             self.assertEqual(logs[0], log)
         else:
             self.assertEqual(sorted(logs), sorted([log, os.path.join(self.tmp, f"serial-{ports[logs.index(log) ^ 1]}.log")]))
+
+    def test_at_reset_the_commands_say_the_kernel_is_not_running_yet(self):
+        # QEMU stopped at its first instruction (the BIOS), gdb attached by hand.
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        qemu = subprocess.Popen(
+            ["qemu-system-i386", "-smp", "2", "-m", "128M", "-display", "none", "-serial", "null", "-monitor", "none",
+             "-kernel", self.kernel, "-chardev", f"socket,id=g,fd={listener.fileno()},server=on,wait=off,nodelay=on",
+             "-gdb", "chardev:g", "-S"], pass_fds=[listener.fileno()], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port = listener.getsockname()[1]
+        listener.close()
+        try:
+            commands = ["set architecture i386", f"target remote 127.0.0.1:{port}", "corral-cpus", "corral-threads",
+                        "corral-patches", "corral-bytes seed_example 4"]
+            p = subprocess.run(["gdb", "-q", "-batch", "-x", HELPERS] + [w for c in commands for w in ("-ex", c)]
+                               + [self.kernel], cwd=ROOT, capture_output=True, text=True, timeout=WATCHDOG_S)
+        finally:
+            qemu.kill()
+            qemu.wait()
+        out = p.stdout + p.stderr
+        for bad in NO_TRACEBACK:
+            self.assertNotIn(bad, out)
+        for name in ("corral-cpus", "corral-threads", "corral-patches"):
+            self.assertRegex(out, rf"{name}: not stopped in the kernel \(cpu 0 at 0xfff0, cpu 1 at 0xfff0: ")
+        # The text is there already (QEMU loaded the ELF): its bytes can be read.
+        self.assertRegex(out, r"cc cc cc cc cc\s+padding: int3 x5")
 
     def ctl(self, sock, *words, timeout=120):
         p = subprocess.run([sys.executable, CTL, "--socket", sock, "--timeout", str(timeout), *words], cwd=ROOT,
