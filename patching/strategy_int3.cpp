@@ -67,6 +67,7 @@ uintptr_t resume_address(uintptr_t address, const uint8_t* bytes) {
 }
 
 NOT_PATCHABLE bool int3_handler(arch::TrapFrame* frame) {
+    // lab int3: begin bp-redirect
     const uintptr_t at = frame->eip - 1;   // int3 is a trap: EIP is past the cc
     for (int i = 0; i < MAX_POKE_SITES; i++) {
         if (sites[i].address == at) {
@@ -77,6 +78,7 @@ NOT_PATCHABLE bool int3_handler(arch::TrapFrame* frame) {
         }
     }
     return torn_breakpoint(frame);   // a stray int3 in patched bytes, or not ours
+    // lab int3: end bp-redirect
 }
 
 bool is_fentry_site(uintptr_t address) {
@@ -133,6 +135,7 @@ Result<void> poke_batch(Patch* const* batch, int count, Direction dir, const Pat
     for (int i = 0; i < count; i++)
         if (!site_slot(batch[i]->edits[0].address))
             return make_error("int3: more than %d distinct sites poked; nothing written", MAX_POKE_SITES);
+    // lab int3: begin poke-batch
     for (int i = 0; i < count; i++) {
         Edit& e = batch[i]->edits[0];
         if (dir == Direction::Apply)
@@ -152,6 +155,7 @@ Result<void> poke_batch(Patch* const* batch, int count, Direction dir, const Pat
     Result<void> done = synced.is_error() ? roll_back(batch, count, dir, synced.error_value()) : Result<void>(Ok{});
     poking = false;
     return done;
+    // lab int3: end poke-batch
 }
 
 class Int3Strategy final : public Strategy {

@@ -475,12 +475,14 @@ def peek_bytes(lines: List[str]) -> Tuple[Optional[int], Optional[List[int]]]:
 
 class StressCheck(Check):
     """A race check: `command` (with {seed}) typed once per seed; every seed
-    must end in `patchtorture: SUCCESS`."""
+    must end in `patchtorture: SUCCESS`, a verdict line that matches each
+    regex of `expect` (a race counter the lab is about, say)."""
     kind = "shell"
 
-    def __init__(self, name: str, command: str, seeds: List[int], **kw):
+    def __init__(self, name: str, command: str, seeds: List[int], expect: Optional[List[str]] = None, **kw):
         super().__init__(name, **kw)
         self.command, self.seeds = command, seeds
+        self.expect = expect or []
 
 
 class StaticCheck(Check):
@@ -535,7 +537,10 @@ def judge_ktests(check: KtestCheck, lines: List[str], dead: Optional[str]) -> Ou
     first = min(started.get(n, results.get(n, ("", "", 0))[2]) for n in mine)
     last = max(results[n][2] if n in results else len(lines) - 1 for n in mine)
     log = "\n".join(lines[first:last + 1]) + "\n"
-    for n in mine:
+    # Judged in the order of the check's globs: its first ktests say best what went wrong.
+    def glob_rank(n: str) -> int:
+        return next(i for i, g in enumerate(check.ktests) if fnmatch.fnmatchcase(n, g))
+    for n in sorted(mine, key=glob_rank):
         if n not in results:
             return Outcome(False, f"{n} did not finish: {dead or 'the run ended'}", log)
         verdict, why, _ = results[n]
@@ -545,6 +550,8 @@ def judge_ktests(check: KtestCheck, lines: List[str], dead: Optional[str]) -> Ou
             return Outcome(False, f"{n} skipped ({why}): it must run", log)
     missing = [g for g in check.ktests if not any(fnmatch.fnmatchcase(n, g) for n in mine)]
     if missing:
+        if dead:   # the guest died before they began: a boot of their own
+            return Outcome(False, f"{', '.join(missing)} never ran: {dead}", log, retry=True)
         return Outcome(False, f"no ktest matches {', '.join(missing)}", log)
     for rx in check.expect:
         if not re.search(rx, log, re.M):
@@ -589,14 +596,17 @@ def run_ktest_group(tree: str, checks: List[KtestCheck], log_path: str) -> Dict[
     return out
 
 
-def judge_stress(lines: List[str]) -> Optional[str]:
+def judge_stress(lines: List[str], expect: List[str] = ()) -> Optional[str]:
     verdict = next((ln for ln in lines if re.match(r"^patchtorture: (SUCCESS|FAILURE)\b", ln)), None)
     if verdict is None:
         err = next((ln for ln in lines if ln.startswith("error:")), None)
         return err or "no patchtorture verdict line"
-    if verdict.startswith("patchtorture: SUCCESS"):
-        return None
-    return verdict.strip()[:300]
+    if not verdict.startswith("patchtorture: SUCCESS"):
+        return verdict.strip()[:300]
+    for rx in expect:
+        if not re.search(rx, verdict):
+            return f"the verdict does not match {rx!r}: {verdict.strip()[:240]}"
+    return None
 
 
 def run_shell_group(tree: str, checks: List[Check], log_path: str, seed: Optional[int],
@@ -622,7 +632,7 @@ def run_shell_group(tree: str, checks: List[Check], log_path: str, seed: Optiona
                 for s in seeds:
                     cmd = c.command.format(seed=s)
                     ok, lines = g.type(cmd)
-                    why = judge_stress(lines) if ok else g.dead
+                    why = judge_stress(lines, c.expect) if ok else g.dead
                     if why:
                         reason = f"seed {s}: {why}; rerun: {rerun(c, s)}"
                         break
