@@ -15,6 +15,7 @@
 #include "kernel/test/ktest.h"
 #include "patching/layout.h"
 #include "patching/strategy.h"
+#include "patching/tests/generous_timeout.h"
 #include "patching/text_writer.h"
 #include "patching/transaction.h"
 
@@ -137,6 +138,7 @@ bool patch_watched(KTestContext& t, PatchRecord* p, bool apply) {
 // ---- Apply: the 5-byte jmp into the padding first, then the entry.
 
 KTEST(lab_hot, padding_jmp_written_before_the_entry) {
+    GenerousCorralTimeout generous;   // about what is written, not how fast: a starved host must not abort
     PatchRecord* hot = fresh_hot(t);
     if (!hot) return;
     const uintptr_t e = hot->target;
@@ -160,6 +162,7 @@ KTEST(lab_hot, padding_jmp_written_before_the_entry) {
 // ---- Revert: only the entry; the jmp in the padding stays.
 
 KTEST(lab_hot, revert_writes_only_the_entry) {
+    GenerousCorralTimeout generous;
     PatchRecord* hot = fresh_hot(t);
     if (!hot) return;
     const uintptr_t e = hot->target;
@@ -191,6 +194,7 @@ uint32_t entry_stores_of_the_write(uintptr_t e) {
 }
 
 KTEST(lab_hot, one_aligned_store_at_the_entry) {
+    GenerousCorralTimeout generous;
     PatchRecord* hot = fresh_hot(t);
     if (!hot) return;
     const uintptr_t e = hot->target;

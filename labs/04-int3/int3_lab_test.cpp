@@ -11,6 +11,7 @@
 #include "kernel/test/ktest.h"
 #include "patching/corral.h"
 #include "patching/strategy.h"
+#include "patching/tests/generous_timeout.h"
 #include "patching/text_writer.h"
 
 #define LAB_INT3_SITE(i)                                                                  \
@@ -141,6 +142,7 @@ bool all_return(int (*const fns[K])(int), int (*value)(int), KTestContext& t, co
 // ---- K sites share three sync rounds, in both directions.
 
 KTEST(lab_int3, three_sync_rounds_for_k_sites) {
+    GenerousCorralTimeout generous;   // about what is written, not how fast: a starved host must not abort
     Batch b;
     KREQUIRE(plan(b).is_ok());
     const char* dirs[2] = {"apply", "revert"};
@@ -163,6 +165,7 @@ KTEST(lab_int3, three_sync_rounds_for_k_sites) {
 // ---- Each step is synced before the next: cc, sync, tail, sync, first byte, sync.
 
 KTEST(lab_int3, each_step_synced_before_the_next) {
+    GenerousCorralTimeout generous;
     Batch b;
     KREQUIRE(plan(b).is_ok());
     const char* dirs[2] = {"apply", "revert"};
@@ -202,6 +205,7 @@ void call_every_site(void* ctx, int step) {
 }
 
 KTEST(lab_int3, cc_sends_a_cpu_to_the_version_being_written) {
+    GenerousCorralTimeout generous;
     Batch b;
     KREQUIRE(plan(b).is_ok());
     const char* dirs[2] = {"apply", "revert"};
