@@ -19,10 +19,17 @@ LD   := ld
 # Freestanding i386 C++20 (docs/design.md §2).  Every function gets the fentry
 # layout (one 5-byte NOP at entry, listed in __mcount_loc) for the int3
 # strategy; HOTPATCHABLE functions opt out of it for the hotpatch layout.
+# For patches made from a diff (scripts/mkpatch --diff, docs/patch-from-diff.md):
+# one section per function and per object, so every call and every address
+# is a relocation the two builds can be compared by; -flive-patching=inline-clone,
+# so no unchanged caller depends on a callee's body except by inlining or
+# cloning it (which changes the caller's own bytes); no hot/cold split, so a
+# function is one piece with one entry.
 CXXFLAGS := -m32 -std=c++20 -ffreestanding -fno-exceptions -fno-rtti -fno-pic -fno-pie \
             -fno-omit-frame-pointer -mno-sse -mno-mmx -mno-80387 -fno-stack-protector \
             -fno-asynchronous-unwind-tables -fno-strict-aliasing \
             -pg -mfentry -mnop-mcount -mrecord-mcount \
+            -ffunction-sections -fdata-sections -flive-patching=inline-clone -fno-reorder-blocks-and-partition \
             -O2 -g -Wall -Wextra -Werror -I. -MMD -MP
 NASMFLAGS := -f elf32 -g -F dwarf
 LDFLAGS := -m elf_i386 -T linker.ld --orphan-handling=error -nostdlib -z noexecstack
