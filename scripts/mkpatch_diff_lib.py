@@ -85,10 +85,16 @@ def refuse_paths(files):
             yield Refusal(path, "the boot path changed: it ran once, at boot")
 
 
+# What the kernel's build reads (the Makefile's sources, its tools, the bad-module pack's sources): the
+# base tree is these files, so a change to the docs or the tests does not rebuild it.
+BUILD_INPUTS = ("Makefile", "linker.ld", "mk/", "arch/", "boot/", "kernel/", "patching/", "labs/", "scripts/gen-",
+                "scripts/host/", "tests/host/")
+
+
 def tree_files():
     out = subprocess.run(["git", "-C", ROOT, "ls-files", "-c", "-o", "--exclude-standard", "-z"],
                          capture_output=True, check=True).stdout.decode()
-    return sorted(p for p in out.split("\0") if p and not p.startswith("build/") and os.path.isfile(os.path.join(ROOT, p)))
+    return sorted(p for p in out.split("\0") if p.startswith(BUILD_INPUTS) and os.path.isfile(os.path.join(ROOT, p)))
 
 
 def base_build(work, jobs):
@@ -276,6 +282,13 @@ def make_module(args, mk, name, report):
         return EXIT_REFUSED
     if not shutil.which("patch"):
         raise Failure("the `patch` program is missing (scripts/install-deps test installs it)")
+    patch = ["patch", "-p1", "--fuzz=0", "--batch", "--forward", "--no-backup-if-mismatch", "-r", "-", "-i",
+             os.path.abspath(args.diff), "-d"]
+    dry = subprocess.run(patch + [ROOT, "--dry-run"], capture_output=True, text=True)   # the base tree's files
+    if dry.returncode != 0:
+        why = next((ln for ln in dry.stdout.splitlines() if "FAILED" in ln or "Reversed" in ln or "can't find" in ln),
+                   dry.stdout.strip().splitlines()[-1] if dry.stdout.strip() else dry.stderr.strip())
+        raise Refusal(os.path.basename(args.diff), f"does not apply with zero fuzz to the running kernel's tree ({why})")
     running = mk.Kernel(args.kernel)
     base = base_build(args.workdir, args.jobs)
     kernel = mk.Kernel(os.path.join(base, "build", "corral.elf"))
@@ -289,14 +302,11 @@ def make_module(args, mk, name, report):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     subprocess.run(["cp", "-a", base, tree], check=True)
-    patch = ["patch", "-p1", "--fuzz=0", "--batch", "--forward", "--no-backup-if-mismatch", "-r", "-", "-d", tree,
-             "-i", os.path.abspath(args.diff)]
-    dry = subprocess.run(patch + ["--dry-run"], capture_output=True, text=True)
-    if dry.returncode != 0:
-        why = next((ln for ln in dry.stdout.splitlines() if "FAILED" in ln or "Reversed" in ln or "can't find" in ln),
-                   dry.stdout.strip().splitlines()[-1] if dry.stdout.strip() else dry.stderr.strip())
-        raise Refusal(os.path.basename(args.diff), f"does not apply with zero fuzz to the running kernel's tree ({why})")
-    subprocess.run(patch, check=True, capture_output=True)
+    for p, how in files.items():     # a file the build does not read (the docs) still takes its part of the diff
+        if how != "new" and not os.path.exists(os.path.join(tree, p)):
+            os.makedirs(os.path.dirname(os.path.join(tree, p)) or tree, exist_ok=True)
+            shutil.copy2(os.path.join(ROOT, p), os.path.join(tree, p))
+    subprocess.run(patch + [tree], check=True, capture_output=True)
     shifted = sum(keep_line_numbers(os.path.join(base, p), os.path.join(tree, p)) for p, how in files.items()
                   if how == "changed" and re.search(r"\.(cpp|h|hpp|cc)$", p) and os.path.isfile(os.path.join(tree, p)))
     report["line_directives"] = shifted

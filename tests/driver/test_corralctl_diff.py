@@ -1,0 +1,224 @@
+"""scripts/mkpatch --diff over the corpus in tests/diff (docs/patch-from-diff.md).
+
+Each tests/diff/<case>.patch is a diff against the kernel's own sources, and
+<case>.expect says what mkpatch must answer: its first line `exit N`, every
+other line a line that must be in its output.  kpatch's naming: x.patch must
+give a module, x-FAIL.patch must be refused (or fail) with the expected line
+and write nothing, x-NOCHANGE.patch must find no change.  The corpus runs
+without QEMU in run-tests' unit step, every case on one shared base build
+(build/mkpatch-test/base, kept while the kernel's sources are the same).
+
+Live (run-tests' QEMU step): every case with a <case>.probe is loaded into a
+real kernel with corralctl, applied with the strategy mkpatch chose, and its
+probe run: `$ CMD` lines are typed into the shell, and the lines after one
+must be in what it prints once the patch is applied, and not before it, nor
+after the revert.  Then the module is unloaded and `text verify` must be clean."""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+CORPUS = os.path.join(ROOT, "tests", "diff")
+WORK = os.path.join(ROOT, "build", "mkpatch-test")
+KERNEL = os.path.join(ROOT, "build", "corral.elf")
+MKPATCH = os.path.join(ROOT, "scripts", "mkpatch")
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+sys.path.insert(0, HERE)
+import corralctl_lib as lib  # noqa: E402
+from steps import load_cases  # noqa: E402
+from test_corralctl import ctl  # noqa: E402
+
+
+def cases():
+    return sorted(os.path.basename(p)[:-len(".patch")] for p in glob.glob(os.path.join(CORPUS, "*.patch")))
+
+
+def expectation(case):
+    with open(os.path.join(CORPUS, case + ".expect")) as f:
+        lines = [ln.rstrip("\n") for ln in f if ln.strip()]
+    code = int(lines[0].split()[1])
+    return code, lines[1:]
+
+
+def probe(case):
+    """[(command, [expected lines])] of <case>.probe, or None."""
+    path = os.path.join(CORPUS, case + ".probe")
+    if not os.path.isfile(path):
+        return None
+    steps = []
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line.startswith("$ "):
+                steps.append((line[2:], []))
+            elif line.strip() and not line.startswith("#"):
+                steps[-1][1].append(line)
+    return steps
+
+
+def module_path(case):
+    return os.path.join(WORK, case + ".kpatch")
+
+
+def mkpatch(case, *extra):
+    """Runs mkpatch --diff on a case; returns (exit code, output, report or None)."""
+    report = os.path.join(WORK, case + ".json")
+    for stale in (report, module_path(case)):
+        if os.path.exists(stale):
+            os.remove(stale)
+    p = subprocess.run([sys.executable, MKPATCH, "--diff", os.path.join(CORPUS, case + ".patch"), "--name",
+                        case.replace("-", "_")[:31], "-o", module_path(case), "--report", report, "--workdir", WORK,
+                        *extra], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    data = None
+    if os.path.isfile(report):
+        with open(report) as f:
+            data = json.load(f)
+    return p.returncode, p.stdout + p.stderr, data
+
+
+def skip_reason():
+    if not os.path.isfile(KERNEL):
+        return f"{KERNEL} does not exist (run `make` first)"
+    if not shutil.which("patch"):
+        return "the `patch` program is missing (scripts/install-deps test installs it)"
+    return None
+
+
+@unittest.skipIf(skip_reason(), skip_reason())
+class DiffCorpus(unittest.TestCase):
+    """Every case of tests/diff, and what mkpatch says of it."""
+
+    def check_case(self, case):
+        code, wanted = expectation(case)
+        got, out, report = mkpatch(case)
+        self.assertEqual(got, code, f"{case}: exit {got}, want {code}:\n{out}")
+        for line in wanted:
+            self.assertTrue(any(line in ln for ln in out.splitlines()), f"{case}: no line with {line!r}:\n{out}")
+        self.assertIsNotNone(report, f"{case}: no --report written:\n{out}")
+        self.assertEqual(report["exit"], code)
+        if code == 0:
+            with open(module_path(case), "rb") as f:
+                header = lib.parse_kpatch_header(f.read())
+            patched = [c["name"] for c in report["changed"] if c.get("patched")]
+            self.assertEqual(sorted(t for t, _, _ in header.targets), sorted(patched))
+            self.assertEqual({s for _, _, s in header.targets}, {report["strategy"]})
+            self.assertEqual(report["strategy"], "int3" if len(patched) == 1 else "klp")
+        else:
+            self.assertFalse(os.path.exists(module_path(case)), f"{case}: refused, yet a module was written")
+        if code == 2:
+            refused = [ln for ln in out.splitlines() if ln.startswith("mkpatch: refused: ")]
+            self.assertTrue(refused, out)
+            self.assertEqual(len(refused), len(report["refused"]))
+        if code == 3:
+            self.assertEqual(report["changed"], [])
+
+    def test_a_base_build_that_is_not_the_running_kernel_is_refused(self):
+        """The patched kernel of another case stands in for a running kernel built from other sources."""
+        got, out, _ = mkpatch("peek-null-page")
+        self.assertEqual(got, 0, out)
+        other = os.path.join(WORK, "other-kernel.elf")
+        shutil.copy(os.path.join(WORK, "peek_null_page", "tree", "build", "corral.elf"), other)
+        got, out, report = mkpatch("sym-message", "--kernel", other)
+        self.assertEqual(got, 2, out)
+        self.assertRegex(out, r"(?m)^mkpatch: refused: \S*other-kernel.elf: the tree builds build-id 0x[0-9a-f]{8}, "
+                              r"the running kernel is 0x[0-9a-f]{8}")
+        self.assertFalse(os.path.exists(module_path("sym-message")))
+        self.assertEqual(report["exit"], 2)
+
+    def test_every_case_has_its_expectation(self):
+        for case in cases():
+            self.assertTrue(os.path.isfile(os.path.join(CORPUS, case + ".expect")), f"{case}.expect is missing")
+            code, _ = expectation(case)
+            self.assertEqual(code != 0, case.endswith(("-FAIL", "-NOCHANGE")), f"{case}: its name and exit {code}")
+        self.assertGreaterEqual(len(cases()), 12)
+
+
+def add_case_tests():
+    for case in cases():
+        setattr(DiffCorpus, "test_" + case.replace("-", "_"), lambda self, c=case: self.check_case(c))
+
+
+add_case_tests()
+
+
+def live_skip_reason():
+    if not shutil.which("qemu-system-i386"):
+        return "qemu-system-i386 is not installed (scripts/install-deps installs it)"
+    return skip_reason()
+
+
+@unittest.skipIf(live_skip_reason(), live_skip_reason())
+class DiffLive(unittest.TestCase):
+    """The corpus' modules with a probe, loaded into a real kernel (-smp 2, tcg) and applied."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="corralctl-diff-")
+        cls.kernel = shutil.copy(KERNEL, os.path.join(cls.tmp, "corral.elf"))
+        cls.sock = os.path.join(cls.tmp, "serial.sock")
+        code, out, err = ctl(cls.sock, "boot", "--cpus", "2", "--accel", "tcg", "--kernel", cls.kernel, timeout=150)
+        if code != 0:
+            shutil.rmtree(cls.tmp)
+            raise AssertionError(f"corralctl boot failed ({code}): {out}\n{err}")
+
+    @classmethod
+    def tearDownClass(cls):
+        if os.path.exists(cls.sock + ".pid"):
+            ctl(cls.sock, "stop")
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def shell(self, command):
+        _, out, err = ctl(self.sock, "shell", command)
+        return out["output"] + ([out["error"]] if out.get("error") else [])
+
+    def ok(self, *args):
+        code, out, err = ctl(self.sock, *args)
+        self.assertEqual(code, 0, f"corralctl {' '.join(args)}: {out}\n{err}")
+        return out["output"]
+
+    def probe_shows(self, steps):
+        """For each step: are all its expected lines in what its command printed?"""
+        return [all(any(want in ln for ln in self.shell(cmd)) for want in wanted) for cmd, wanted in steps]
+
+    def check_live(self, case):
+        steps = probe(case)
+        code, out, report = mkpatch(case)
+        self.assertEqual(code, 0, out)
+        name = case.replace("-", "_")[:31]
+        self.assertEqual(self.probe_shows(steps), [False] * len(steps), f"{case}: the fix shows before the patch")
+        loaded = self.ok("load", module_path(case))
+        self.assertTrue(loaded[-1].startswith(f"loaded {name}:"), loaded)
+        try:
+            applied = self.ok("apply", name)[0]
+            self.assertTrue(applied.startswith(f"applied {name}"), applied)
+            self.assertIn(f"with {report['strategy']}", applied)
+            self.assertEqual(self.probe_shows(steps), [True] * len(steps), f"{case}: the fix does not show")
+        finally:
+            ctl(self.sock, "revert", name)
+            ctl(self.sock, "unload", name)
+        self.assertEqual(self.probe_shows(steps), [False] * len(steps), f"{case}: the fix shows after the revert")
+        verify = self.shell("text verify")
+        self.assertTrue(verify[-1].startswith("text verify: clean"), verify)
+
+
+def add_live_tests():
+    for case in cases():
+        if probe(case) is not None:
+            setattr(DiffLive, "test_" + case.replace("-", "_"), lambda self, c=case: self.check_live(c))
+
+
+add_live_tests()
+
+
+def load_tests(loader, tests, pattern):
+    return load_cases(loader, tests, (DiffCorpus,), (DiffLive,))
+
+
+if __name__ == "__main__":
+    unittest.main()
