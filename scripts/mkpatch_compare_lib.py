@@ -373,21 +373,24 @@ class ModuleBuilder:
                 section[3][offset - start:offset - start + 4] = struct.pack("<i", addend)
                 section[5].append((offset - start, rtype, ref))
 
-    def build(self, targets, bases, strategy):
-        """targets: [(patched object, patched symbol, kernel name)]; bases: id(patched object) -> base object."""
+    def build(self, targets, bases, strategy, old_code):
+        """targets: [(patched object, patched symbol, kernel name)]; bases: id(patched object) -> base object;
+        old_code(kernel name) -> (size, FNV-1a) of the running kernel's function, for the loader's .oldcode check."""
         replacement = []
         for obj, sym, kernel_name in targets:
             self.include(obj, sym=sym)
             replacement.append((kernel_name, self.replacements.get((id(obj), sym["index"]))))
         self.drain(bases)
-        records, relocs = bytearray(), []
+        records, relocs, old = bytearray(), [], bytearray()
         for kernel_name, name in replacement:
             if name is None:            # an inline changed in several files: the first file's copy
                 continue
             at = len(records)
+            old += struct.pack("<III", at // 80, *old_code(kernel_name))
             records += struct.pack("<III48s16sI", DECL_MAGIC, 0, 0, kernel_name.encode(), strategy.encode(), 0)
             symbol = next(i for i, s in enumerate(self.w.locals) if s[0] == name.encode() and s[3] == STT_FUNC)
             relocs.append((at + 8, R_386_32, ("l", symbol)))
         out, _ = self.w.add_section(".corral_patch", SHT_PROGBITS, SHF_ALLOC, records, 4)
         self.w.sections[out][5] = relocs
+        self.w.add_section(".oldcode", SHT_PROGBITS, 0, old, 4)      # not loaded: the loader compares it
         return self.w.write()

@@ -19,6 +19,7 @@ The steps, each of which can stop the run with one line:
 Exit status: 0 module written, 3 no change, 2 refused, 1 error."""
 import argparse
 import difflib
+import fcntl
 import hashlib
 import json
 import os
@@ -98,7 +99,15 @@ def tree_files():
 
 
 def base_build(work, jobs):
-    """build/mkpatch/base/tree: the work tree's files, built; reused while they and the compiler are the same."""
+    """build/mkpatch/base/tree: the work tree's files, built; reused while they and the compiler are the same.
+    Two mkpatch runs at once take turns here (a lock file), and then share the build."""
+    os.makedirs(work, exist_ok=True)
+    with open(os.path.join(work, "base.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return locked_base_build(work, jobs)
+
+
+def locked_base_build(work, jobs):
     files = tree_files()
     h = hashlib.sha256(subprocess.run(["g++", "--version"], capture_output=True).stdout)
     for p in files:
@@ -370,7 +379,10 @@ def compare_and_write(args, mk, name, report, kernel, base, tree):
     strategy, why = choose_strategy(args.strategy, layouts)
     report["strategy"], report["strategy_reason"] = strategy, why
     bases = {id(obj): old for old, obj, _, _ in pairs}
-    blob = builder.build(targets, bases, strategy)
+    def old_code(fn):
+        sym = kernel.function(fn)
+        return sym["size"], mk.fnv1a(kernel.bytes_at(sym["value"], sym["size"]))
+    blob = builder.build(targets, bases, strategy, old_code)
     report["new"] = sorted(set(builder.included) - {n["name"] for _, n, _ in targets})
     obj_path = os.path.join(args.workdir, name, name + ".o")
     with open(obj_path, "wb") as f:

@@ -180,6 +180,48 @@ Result<void> plan_sections(ElfView& v, const ModuleLimits& limits, ModuleLayout&
     return Ok{};
 }
 
+// The old code (docs/module-format.md §5, a cheap form of Ksplice's run-pre
+// matching): a module made from a diff (scripts/mkpatch --diff) records, in
+// its section .oldcode, the size and FNV-1a of each target as the base build
+// linked it.  The running kernel's function must be that code, byte for
+// byte, or the module's new code was compiled against something else.
+// (read_bytes gives the bytes as linked, so a function patched at its entry
+// by another module still matches.)
+Result<void> check_old_code(const ElfView& v, const KernelFacts& facts, const ModuleLayout& out) {
+    for (uint32_t i = 1; i < v.shnum; i++) {
+        if (!str_eq(v.section_name(i), OLD_CODE_SECTION)) continue;
+        const SectionHeader s = v.section(i);
+        if (!s.has_bytes() || s.size % OLD_CODE_RECORD_SIZE != 0)
+            return make_error("module: section %s has %u bytes, not %u-byte records", OLD_CODE_SECTION, s.size,
+                              OLD_CODE_RECORD_SIZE);
+        for (uint32_t at = 0; at < s.size; at += OLD_CODE_RECORD_SIZE) {
+            const uint8_t* r = v.data + s.offset + at;
+            const uint32_t index = le32(r), size = le32(r + 4), expected = le32(r + 8);
+            if (index >= uint32_t(out.target_count))
+                return make_error("module: %s names target %u, the module has %d", OLD_CODE_SECTION, index,
+                                  out.target_count);
+            const LoadTarget& t = out.targets[index];
+            if (size != t.target_size)
+                return make_error("module: target %u: %s is %u bytes in this kernel, the module was made for %u",
+                                  index, printable(t.target_name).text, t.target_size, size);
+            uint32_t hash = FNV1A_INIT;
+            uint8_t chunk[64];
+            for (uint32_t done = 0; done < size; done += sizeof chunk) {
+                const uint32_t n = size - done < sizeof chunk ? size - done : uint32_t(sizeof chunk);
+                if (!facts.read_bytes(facts.ctx, t.target_address + done, chunk, n))
+                    return make_error("module: target %u: cannot read %s's %u bytes at %#x", index,
+                                      printable(t.target_name).text, size, t.target_address);
+                hash = fnv1a(chunk, n, hash);
+            }
+            if (hash != expected)
+                return make_error("module: target %u: %s is not the code the module was made for (its %u bytes "
+                                  "hash to 0x%08x, the module says 0x%08x)", index, printable(t.target_name).text,
+                                  size, hash, expected);
+        }
+    }
+    return Ok{};
+}
+
 }  // namespace
 
 uint32_t crc32_ieee(const uint8_t* bytes, size_t count) {
@@ -236,6 +278,7 @@ Result<void> validate_module(const uint8_t* bytes, size_t size, const KernelFact
     TRY_VOID(check_relocations(v, facts, out));
     for (int i = 0; i < out.target_count; i++)
         TRY_VOID(find_replacement(v, out.targets[i].replacement_name, i, out.targets[i]));
+    TRY_VOID(check_old_code(v, facts, out));
     return Ok{};
 }
 

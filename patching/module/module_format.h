@@ -44,6 +44,11 @@ constexpr uint32_t MAX_SECTION_ALIGN = 4096;
 // The section the patch source's CORRAL_PATCH records go to (patches/patch.h):
 // read by scripts/mkpatch, never loaded.
 constexpr const char* DECLARATION_SECTION = ".corral_patch";
+// Optional, not loaded: per target {index, size, FNV-1a of the whole function as
+// the module's base build linked it} (u32 each), checked against the live kernel
+// (scripts/mkpatch --diff writes it; docs/module-format.md §5).
+constexpr const char* OLD_CODE_SECTION = ".oldcode";
+constexpr uint32_t OLD_CODE_RECORD_SIZE = 12;
 
 struct ModuleLimits {
     size_t max_file_size = 256 * 1024;

@@ -6,7 +6,7 @@ other line a line that must be in its output.  kpatch's naming: x.patch must
 give a module, x-FAIL.patch must be refused (or fail) with the expected line
 and write nothing, x-NOCHANGE.patch must find no change.  The corpus runs
 without QEMU in run-tests' unit step, every case on one shared base build
-(build/mkpatch-test/base, kept while the kernel's sources are the same).
+(build/mkpatch/base, mkpatch's own, kept while the kernel's sources are the same).
 
 Live (run-tests' QEMU step): every case with a <case>.probe is loaded into a
 real kernel with corralctl, applied with the strategy mkpatch chose, and its
@@ -20,19 +20,22 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import struct
 import unittest
+from concurrent.futures import ThreadPoolExecutor
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 CORPUS = os.path.join(ROOT, "tests", "diff")
-WORK = os.path.join(ROOT, "build", "mkpatch-test")
+WORK = os.path.join(ROOT, "build", "mkpatch")      # mkpatch's own default: the base build is shared
 KERNEL = os.path.join(ROOT, "build", "corral.elf")
 MKPATCH = os.path.join(ROOT, "scripts", "mkpatch")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 sys.path.insert(0, HERE)
 import corralctl_lib as lib  # noqa: E402
 from steps import load_cases  # noqa: E402
-from test_corralctl import ctl  # noqa: E402
+from test_corralctl import ctl, kernel_elf_tools  # noqa: E402
 
 
 def cases():
@@ -62,18 +65,20 @@ def probe(case):
     return steps
 
 
-def module_path(case):
-    return os.path.join(WORK, case + ".kpatch")
+def module_path(name):
+    return os.path.join(WORK, name + ".kpatch")
 
 
-def mkpatch(case, *extra):
-    """Runs mkpatch --diff on a case; returns (exit code, output, report or None)."""
-    report = os.path.join(WORK, case + ".json")
-    for stale in (report, module_path(case)):
+def mkpatch(case, *extra, name=None):
+    """Runs mkpatch --diff on a case (as module `name`, by default the case's); returns (exit code,
+    output, report or None)."""
+    name = name or case
+    report = os.path.join(WORK, name + ".json")
+    for stale in (report, module_path(name)):
         if os.path.exists(stale):
             os.remove(stale)
     p = subprocess.run([sys.executable, MKPATCH, "--diff", os.path.join(CORPUS, case + ".patch"), "--name",
-                        case.replace("-", "_")[:31], "-o", module_path(case), "--report", report, "--workdir", WORK,
+                        name.replace("-", "_")[:31], "-o", module_path(name), "--report", report, "--workdir", WORK,
                         *extra], cwd=ROOT, capture_output=True, text=True, timeout=900)
     data = None
     if os.path.isfile(report):
@@ -94,9 +99,15 @@ def skip_reason():
 class DiffCorpus(unittest.TestCase):
     """Every case of tests/diff, and what mkpatch says of it."""
 
+    @classmethod
+    def setUpClass(cls):
+        """Every case, two at a time (mkpatch builds the base once; the other run waits for it, then shares it)."""
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            cls.results = dict(zip(cases(), pool.map(mkpatch, cases())))
+
     def check_case(self, case):
         code, wanted = expectation(case)
-        got, out, report = mkpatch(case)
+        got, out, report = self.results[case]
         self.assertEqual(got, code, f"{case}: exit {got}, want {code}:\n{out}")
         for line in wanted:
             self.assertTrue(any(line in ln for ln in out.splitlines()), f"{case}: no line with {line!r}:\n{out}")
@@ -120,15 +131,15 @@ class DiffCorpus(unittest.TestCase):
 
     def test_a_base_build_that_is_not_the_running_kernel_is_refused(self):
         """The patched kernel of another case stands in for a running kernel built from other sources."""
-        got, out, _ = mkpatch("peek-null-page")
+        got, out, _ = self.results["peek-null-page"]
         self.assertEqual(got, 0, out)
         other = os.path.join(WORK, "other-kernel.elf")
         shutil.copy(os.path.join(WORK, "peek_null_page", "tree", "build", "corral.elf"), other)
-        got, out, report = mkpatch("sym-message", "--kernel", other)
+        got, out, report = mkpatch("sym-message", "--kernel", other, name="other-kernel")
         self.assertEqual(got, 2, out)
         self.assertRegex(out, r"(?m)^mkpatch: refused: \S*other-kernel.elf: the tree builds build-id 0x[0-9a-f]{8}, "
                               r"the running kernel is 0x[0-9a-f]{8}")
-        self.assertFalse(os.path.exists(module_path("sym-message")))
+        self.assertFalse(os.path.exists(module_path("other-kernel")))
         self.assertEqual(report["exit"], 2)
 
     def test_every_case_has_its_expectation(self):
@@ -185,6 +196,31 @@ class DiffLive(unittest.TestCase):
     def probe_shows(self, steps):
         """For each step: are all its expected lines in what its command printed?"""
         return [all(any(want in ln for ln in self.shell(cmd)) for want in wanted) for cmd, wanted in steps]
+
+    def test_a_module_made_for_other_code_is_refused(self):
+        """The loader's .oldcode check: the module's record of its target's code, one bit off."""
+        code, out, _ = mkpatch("peek-null-page")
+        self.assertEqual(code, 0, out)
+        with open(module_path("peek-null-page"), "rb") as f:
+            blob = bytearray(f.read())
+        header_size = struct.unpack_from("<I", blob, 12)[0]
+        payload = os.path.join(self.tmp, "payload.o")
+        with open(payload, "wb") as f:
+            f.write(blob[header_size:])
+        elf = kernel_elf_tools().Elf32(payload, 1)
+        old_code = elf.section(".oldcode")
+        self.assertIsNotNone(old_code, "mkpatch --diff wrote no .oldcode section")
+        self.assertEqual(old_code["size"], 12)
+        blob[header_size + old_code["offset"] + 8] ^= 1          # the first target's hash
+        struct.pack_into("<I", blob, 20, zlib.crc32(bytes(blob[header_size:])))
+        bad = os.path.join(self.tmp, "other_code.kpatch")
+        with open(bad, "wb") as f:
+            f.write(blob)
+        code, answer, err = ctl(self.sock, "load", bad)
+        self.assertNotEqual(code, 0, f"{answer}\n{err}")
+        self.assertRegex(answer["error"] or "", r"module: target 0: _ZN6corral12_GLOBAL__N_18cmd_peekEiPPc\.part\.0 is "
+                                               r"not the code the module was made for \(its \d+ bytes hash to 0x")
+        self.assertEqual(lib.parse_modules(self.ok("modules")), [])
 
     def check_live(self, case):
         steps = probe(case)

@@ -28,6 +28,27 @@ void set_rel(Module& m, int rel_section, int entry, uint32_t offset, uint32_t sy
 }
 void unterminate(Module& m, int section) { m.bytes[m.section_data(section) + sh(m, section, SH_SIZE) - 1] = 'x'; }
 
+// Makes the (unloaded) .comment section a .oldcode section holding `words`, appended to the payload
+// (the two names have the same length, so the section name table keeps its size).
+void old_code(Module& m, std::initializer_list<uint32_t> words) {
+    const uint32_t at = payload_size(m);
+    resize_payload(m, at + 4 * words.size());
+    uint32_t i = 0;
+    for (uint32_t w : words) m.set32(m.payload + at + 4 * i++, w);
+    m.write(m.section_data(SHSTRTAB) + sh(m, COMMENT, SH_NAME), OLD_CODE_SECTION);
+    set_sh(m, COMMENT, SH_FLAGS, 0);
+    set_sh(m, COMMENT, SH_ENTSIZE, 0);
+    set_sh(m, COMMENT, SH_OFFSET, at);
+    set_sh(m, COMMENT, SH_SIZE, 4 * uint32_t(words.size()));
+    m.fix_crc();
+}
+
+// FNV-1a of the first n bytes of the fake kernel's target_fn.
+uint32_t target_fn_hash(size_t n) {
+    FakeKernel k;
+    return fnv1a(k.memory[0x101000].data(), n);
+}
+
 }  // namespace
 
 // The header and target checks.
@@ -266,6 +287,17 @@ extern const BadCase ELF_CASES[] = {
          m.set16(m.symbol(SYM_BSS) + ST_SHNDX, DECLARATIONS);
          return "module: relocation in .rel.text uses a symbol of section .corral_patch, which is not loaded"; }},
     {"TooManyRelocations", EDIT { limits.max_relocations = 1; return "module: more than 1 relocations to load"; }},
+    {"OldCodeAccepted", EDIT { old_code(m, {0, 32, target_fn_hash(32)}); return ""; }},
+    {"OldCodeDiffers", EDIT {
+         old_code(m, {0, 32, 0xdeadbeef});
+         return fmt("module: target 0: target_fn is not the code the module was made for (its 32 bytes hash to "
+                    "0x%08x, the module says 0xdeadbeef)", target_fn_hash(32)); }},
+    {"OldCodeSize", EDIT { old_code(m, {0, 40, target_fn_hash(40)});
+                           return "module: target 0: target_fn is 32 bytes in this kernel, the module was made for 40"; }},
+    {"OldCodeTarget", EDIT { old_code(m, {1, 32, target_fn_hash(32)});
+                             return "module: .oldcode names target 1, the module has 1"; }},
+    {"OldCodeRecordSize", EDIT { old_code(m, {0, 32});
+                                 return "module: section .oldcode has 8 bytes, not 12-byte records"; }},
 };
 extern const size_t ELF_CASE_COUNT = sizeof ELF_CASES / sizeof ELF_CASES[0];
 
