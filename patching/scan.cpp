@@ -127,7 +127,15 @@ NOT_PATCHABLE void scan_thread(Thread* t, void* ctx) {
     Search& s = *static_cast<Search*>(ctx);
     if (t == this_cpu_current()) {
         walk_ebp_chain(s, t, arch::read_ebp());
-    } else if (!t->on_cpu && t->context && t->state != ThreadState::Dead) {
+    } else if (t->context && t->state != ThreadState::Dead &&
+               (!t->on_cpu || __atomic_load_n(&t->patch_checking, __ATOMIC_ACQUIRE))) {
+        // Switched out: its switch context says where it is.  Held by klp's
+        // transition thread too (patch_checking): a CPU about to run it sets
+        // on_cpu first and then waits at the switch-in hook, and until the
+        // flag drops the context is still the one switch_context saved.  (On
+        // on_cpu alone, a thread klp had just found switched out could look
+        // running a moment later, its context went unread, and klp switched
+        // it inside an old function: make stress's smp4-klp contract break.)
         // On a CPU (parked now) its switch context is stale; its trap frames,
         // the corral's own among them, say where it is.
         uint32_t eip, ebp;

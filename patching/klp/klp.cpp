@@ -78,6 +78,7 @@ bool tick_checks = true;           // ktests turn these off to show the other wa
 bool kick_checks = true;
 bool safe_point_checks = true;
 void (*volatile check_hook)() = nullptr;   // ktests: runs inside a running thread's check
+void (*volatile inspect_hook)(Thread*, bool scanned) = nullptr;   // ktests: around a switched-out thread's scan
 
 // A running thread's check (switch_current, switch_at_entry) reads
 // tr.switching, then the goal and the sites, and writes the thread's
@@ -244,7 +245,10 @@ void inspect(Thread* t, void* ctx) {
         // Switched while flagged, never after: once the flag drops the
         // thread may run, and it must run in the universe it was found fit for.
         __atomic_store_n(&t->patch_checking, 1, __ATOMIC_SEQ_CST);
-        if (!__atomic_load_n(&t->on_cpu, __ATOMIC_SEQ_CST)) {
+        void (*const hook)(Thread*, bool) = inspect_hook;
+        const bool asleep = !__atomic_load_n(&t->on_cpu, __ATOMIC_SEQ_CST);
+        if (asleep) {
+            if (hook) hook(t, false);
             clean = !holds_old_code(t, p.ranges, p.n, &hit);
             if (clean) bump(counts_since_boot.switched_asleep);
         } else {
@@ -252,6 +256,7 @@ void inspect(Thread* t, void* ctx) {
             if (t->cpu >= 0 && t->cpu < 32) p.running_cpus |= 1u << t->cpu;
         }
         if (clean) switch_thread(t, p.goal, tr.epoch, "asleep", t->context ? t->context->eip : 0);
+        if (asleep && hook) hook(t, true);
         __atomic_store_n(&t->patch_checking, 0, __ATOMIC_RELEASE);
     }
     if (clean) {
@@ -491,6 +496,7 @@ Result<void> with_sites_settled(Result<void> (*fn)(void* ctx), void* ctx) {
 
 void set_timeout_ms(uint32_t ms) { timeout_ms = ms; }
 void set_check_hook_for_tests(void (*hook)()) { check_hook = hook; }
+void set_inspect_hook_for_tests(void (*hook)(Thread* t, bool scanned)) { inspect_hook = hook; }
 void set_checks_for_tests(bool ticks, bool kicks, bool safe_points) {
     tick_checks = ticks;
     kick_checks = kicks;

@@ -60,6 +60,10 @@ uint32_t kick_count();        // check IPIs sent since boot
 // ktests: `hook` runs in each running thread's check, after it has read the
 // goal and before it looks at the thread (null: none).
 void set_check_hook_for_tests(void (*hook)());
+// ktests: `hook` runs as the transition thread inspects a switched-out
+// thread it holds off every CPU: before the scan, and after the switch it
+// decided (`scanned`), while still holding it.
+void set_inspect_hook_for_tests(void (*hook)(Thread* t, bool scanned));
 
 // Since boot: what klp's hazard looked like and how threads got past it.
 struct Counts {

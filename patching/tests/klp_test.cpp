@@ -6,6 +6,8 @@
 #include "kernel/console/console.h"
 #include "kernel/lib/string.h"
 #include "kernel/shell.h"
+#include "kernel/smp.h"
+#include "kernel/sync/cross_cpu.h"
 #include "kernel/cpu.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/thread.h"
@@ -138,6 +140,66 @@ KTEST(klp, a_stuck_transition_is_reported_and_reversed) {
     KEXPECT_EQ(sleeper_result, 2);   // it finished the old version
     KEXPECT_EQ(klp_test_sleeps_v2(0), 2);
     KEXPECT_EQ(text_verify(false).patched_bytes, before);
+}
+
+// The transition thread flags a switched-out thread, sees it off every CPU
+// and scans its saved context.  Meanwhile another CPU may pick the thread to
+// run: it sets on_cpu and then waits at the switch-in hook, and the thread
+// is still where it slept, inside the old function.  The scan must read that
+// context all the same.  (It took on_cpu for "running on a parked CPU, its
+// context stale", read nothing, and the thread was switched inside old code:
+// the smp4-klp contract break of make stress.)  The hook wakes the sleeper
+// from inside its inspection and waits until a CPU holds at the switch-in
+// hook for it; then the scan runs.
+Thread* volatile woken_sleeper = nullptr;
+volatile bool wake_armed = false, race_now = false, held_at_switch_in = false, switched_inside = false;
+
+void wake_during_scan(Thread* t, bool scanned) {
+    if (t != woken_sleeper) return;
+    if (scanned) {
+        if (race_now) switched_inside = t->patch_universe == 1;   // still inside klp_test_sleeps
+        race_now = false;
+        return;
+    }
+    if (!wake_armed) return;
+    wake_armed = false;
+    t->affinity = smp_others_mask();   // not this CPU: it is busy here
+    klp_test_gate.up();
+    const uint64_t end = now_us() + 2000000;
+    while (!__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE) && now_us() < end) cross_cpu_relax();
+    held_at_switch_in = t->on_cpu;
+    race_now = held_at_switch_in;
+}
+
+bool wake_done(void*) { return !wake_armed; }
+
+KTEST(klp, a_sleeper_picked_to_run_during_its_scan_is_still_scanned) {
+    if (cpu_count() < 2) return t.skip("needs a second CPU");
+    Result<PatchRecord*> defined = sleeps_patch();
+    KREQUIRE(defined.is_ok());
+    PatchRecord* r = defined.value();
+    KREQUIRE(klp::wait_idle(SETTLE_US));
+    Thread* s = thread_create("klp-sleeper", sleeper, nullptr);
+    KREQUIRE(wait_until(blocked, s, 5000000));
+    woken_sleeper = s;
+    race_now = false;
+    held_at_switch_in = false;
+    switched_inside = false;
+    wake_armed = true;
+    klp::set_inspect_hook_for_tests(wake_during_scan);
+    const bool applied = patch_apply(r, find_strategy("klp")).is_ok();
+    const bool woken = applied && wait_until(wake_done, nullptr, SETTLE_US);
+    if (!woken) klp_test_gate.up();   // never inspected: let it go anyway
+    thread_join(s);
+    klp::set_inspect_hook_for_tests(nullptr);
+    woken_sleeper = nullptr;
+    KEXPECT(applied);
+    KEXPECT(woken);
+    KEXPECT(held_at_switch_in);   // the race really happened
+    KEXPECT(!switched_inside);
+    KEXPECT_EQ(sleeper_result, 2);   // it finished the old version
+    if (applied) KEXPECT(patch_revert(r).is_ok());
+    KEXPECT(klp::wait_idle(SETTLE_US));
 }
 
 // A thread stopped at klp_choose's first instruction -- before its frame
