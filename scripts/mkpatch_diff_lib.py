@@ -26,7 +26,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 
 from mkpatch_compare_lib import STB_LOCAL, KernelSymbols, ModuleBuilder, Obj, Refusal, SHF_EXECINSTR, compare
 
