@@ -347,6 +347,18 @@ bool spinner_on_cpu1(void* t) {
     return spinner_running && th->on_cpu && th->cpu == 1;
 }
 
+// With no transition under way, the spinner running on CPU 1 (null if not).
+Thread* start_spinner(bool safe_points) {
+    if (!klp::wait_idle(SETTLE_US)) return nullptr;
+    spinner_stop = false;
+    spinner_safe_points = safe_points;
+    Thread* s = thread_create("klp-spinner", spinner, nullptr, 1u << 1);
+    if (wait_until(spinner_on_cpu1, s, 5000000)) return s;
+    spinner_stop = true;
+    thread_join(s);
+    return nullptr;
+}
+
 // Applies klp-test-plain (no caller: nothing but the spinner can hold it)
 // with only the given checks on, and says whether the transition finished
 // within `us`; then reverts it with every check on again (threads the
@@ -369,11 +381,8 @@ KTEST(klp, a_thread_that_never_leaves_its_cpu_is_switched_without_its_tick) {
     Result<PatchRecord*> plain_defined = plain_patch();
     KREQUIRE(plain_defined.is_ok());
     PatchRecord* plain = plain_defined.value();
-    KREQUIRE(klp::wait_idle(SETTLE_US));
-    spinner_stop = false;
-    spinner_safe_points = false;
-    Thread* s = thread_create("klp-spinner", spinner, nullptr, 1u << 1);
-    KREQUIRE(wait_until(spinner_on_cpu1, s, 5000000));
+    Thread* s = start_spinner(false);
+    KREQUIRE(s);
 
     const bool held = !transition_finishes(t, plain, false, false, false, 300000);   // the control
     const uint32_t kicks_before = klp::kick_count();
@@ -419,11 +428,8 @@ KTEST(klp, a_turnaround_waits_for_a_check_under_way) {
     Result<PatchRecord*> plain_defined = plain_patch();
     KREQUIRE(plain_defined.is_ok());
     PatchRecord* plain = plain_defined.value();
-    KREQUIRE(klp::wait_idle(SETTLE_US));
-    spinner_stop = false;
-    spinner_safe_points = true;
-    Thread* s = thread_create("klp-spinner", spinner, nullptr, 1u << 1);
-    KREQUIRE(wait_until(spinner_on_cpu1, s, 5000000));
+    Thread* s = start_spinner(true);
+    KREQUIRE(s);
 
     // Only the spinner's safe points switch it, and its first check of the
     // transition is held.
