@@ -444,7 +444,7 @@ def summarize(runs: List[dict], boots_failed: int) -> List[str]:
     return lines
 
 
-def _replot(args) -> int:
+def _replot(args, draw_plots) -> int:
     try:
         with open(args.plot) as f:
             runs = json.load(f)["runs"]
@@ -452,7 +452,6 @@ def _replot(args) -> int:
         print(f"bench: cannot read {args.plot}: {e}", file=sys.stderr)
         return 2
     out = args.out if args.out != DEFAULT_OUT else os.path.dirname(os.path.abspath(args.plot))
-    from corral_bench_plots import draw_plots
     for note in draw_plots(runs, out):
         print(note)
     failed = len(runs) - len(ok_runs(runs))
@@ -460,11 +459,13 @@ def _replot(args) -> int:
     return 1 if failed else 0
 
 
-def main(argv=None) -> int:
+def main(draw_plots, argv=None) -> int:
+    """scripts/bench.  `draw_plots` is corral_bench_plots.draw_plots, handed in
+    (the plots read this module's cases and goals: no import back)."""
     signal.signal(signal.SIGTERM, _exit_on_sigterm)   # run_qemu's finally then kills QEMU
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.plot:
-        return _replot(args)
+        return _replot(args, draw_plots)
     qemu = os.environ.get("CORRAL_QEMU_BINARY", "qemu-system-i386")   # tests use a fake QEMU
     append = cmdline(args.only, args.samples)
 
@@ -513,12 +514,7 @@ def main(argv=None) -> int:
         runs.append(run)
         write_results(results_path, meta, runs)
     print(f"bench: wrote {_show(results_path)} ({(time.monotonic() - start) / 60:.1f} minutes)", flush=True)
-    from corral_bench_plots import draw_plots
     for note in draw_plots(runs, args.out) if args.plots else []:
         print(note, flush=True)
     print("\n".join(summarize(runs, failed)), flush=True)
     return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
