@@ -151,7 +151,10 @@ Result<void> batch_case(const BatchCase& c, int k, bool one, int samples) {
     PatchRecord* list[TARGETS_PER_LAYOUT];
     for (int i = 0; i < k; i++) list[i] = c.patch(i);
     uint64_t* v = new uint64_t[samples];
+    // The most corrals and sync rounds one sample took, and whether every
+    // sample took the same: the goals hold for every apply, not the last.
     uint64_t corrals = 0, syncs = 0;
+    bool same_each_time = true;
     Result<void> r = Ok{};
     for (int s = 0; s < samples && r.is_ok(); s++) {
         const uint64_t corrals0 = corral_count(), syncs0 = sync_count();
@@ -160,8 +163,10 @@ Result<void> batch_case(const BatchCase& c, int k, bool one, int samples) {
         else
             for (int i = 0; i < k && r.is_ok(); i++) r = patch_apply(list[i]);
         v[s] = (cycles_now() - start) / uint64_t(k);
-        corrals = corral_count() - corrals0;
-        syncs = sync_count() - syncs0;
+        const uint64_t sample_corrals = corral_count() - corrals0, sample_syncs = sync_count() - syncs0;
+        if (s > 0 && (sample_corrals != corrals || sample_syncs != syncs)) same_each_time = false;
+        corrals = sample_corrals > corrals ? sample_corrals : corrals;
+        syncs = sample_syncs > syncs ? sample_syncs : syncs;
         if (r.is_ok()) r = patch_revert_batch(list, k);
     }
     if (r.is_error()) {
@@ -177,8 +182,8 @@ Result<void> batch_case(const BatchCase& c, int k, bool one, int samples) {
     l.add_int("corrals", int64_t(corrals));
     l.add_int("syncs", int64_t(syncs));
     l.add_us("per_patch", st.median);
-    if (one && str_eq(c.strategy, "hotpatch")) l.goal("one corral whatever K", corrals == 1);
-    if (one && str_eq(c.strategy, "int3")) l.goal("three sync rounds whatever K", syncs == 3);
+    if (one && str_eq(c.strategy, "hotpatch")) l.goal("one corral whatever K", same_each_time && corrals == 1);
+    if (one && str_eq(c.strategy, "int3")) l.goal("three sync rounds whatever K", same_each_time && syncs == 3);
     l.finish();
     return Ok{};
 }
