@@ -21,12 +21,25 @@ namespace {
 struct ListOptions {
     bool all;
     int hidden;
+    int width;   // of the name column: the longest name listed
 };
 
 // patchtorture's 288 patches and the benchmarks' are listed only by `patch list all`.
 bool is_machine_patch(const PatchRecord* r) {
     return str_starts_with(r->name, "torture_") || str_starts_with(r->name, "bench_");
 }
+
+void widen(ListOptions& o, const char* name) {
+    const int n = int(str_len(name));
+    if (n > o.width) o.width = n;
+}
+
+void measure_record(PatchRecord* r, void* ctx) {
+    auto* o = static_cast<ListOptions*>(ctx);
+    if (o->all || !is_machine_patch(r)) widen(*o, r->name);
+}
+
+void measure_set(PatchSet* s, void* ctx) { widen(*static_cast<ListOptions*>(ctx), s->name); }
 
 void print_record(PatchRecord* r, void* ctx) {
     auto* o = static_cast<ListOptions*>(ctx);
@@ -36,8 +49,8 @@ void print_record(PatchRecord* r, void* ctx) {
     }
     char to[48];
     symbolize(r->replacement, to, sizeof to);
-    kprintf("  %-8s %-9s %-28s -> %-30s default %-11s", r->name, patch_state_name(r->state), r->target_name, to,
-            r->default_strategy->name());
+    kprintf("  %-*s %-9s %-28s -> %-30s default %-11s", o->width, r->name, patch_state_name(r->state), r->target_name,
+            to, r->default_strategy->name());
     if (r->state == PatchState::Applied) {
         kprintf(" (by %s", r->applied.strategy->name());
         if (r->stacked_on) kprintf(", over %s", r->stacked_on->name);
@@ -46,8 +59,10 @@ void print_record(PatchRecord* r, void* ctx) {
     kprintf("\n");
 }
 
-void print_set(PatchSet* s, void*) {
-    kprintf("  %-15s %-9s multi-function:", s->name, patch_set_applied(s) ? "applied" : "not applied");
+// A multi-function patch, in the words of its members' states.
+void print_set(PatchSet* s, void* ctx) {
+    const char* state = patch_set_applied(s) ? "applied" : patch_state_name(s->members[0]->state);
+    kprintf("  %-*s %-9s multi-function:", static_cast<ListOptions*>(ctx)->width, s->name, state);
     for (int i = 0; i < s->count; i++) kprintf(" %s", s->members[i]->name);
     if (patch_set_applied(s)) kprintf(" (by %s)", s->members[0]->applied.strategy->name());
     kprintf("\n");
@@ -55,9 +70,11 @@ void print_set(PatchSet* s, void*) {
 
 int patch_list(bool all) {
     kprintf("patches (strategies: %s):\n", strategy_names());
-    ListOptions o{all, 0};
+    ListOptions o{all, 0, 8};
+    patch_for_each(measure_record, &o);
+    patch_set_for_each(measure_set, &o);
     patch_for_each(print_record, &o);
-    patch_set_for_each(print_set, nullptr);
+    patch_set_for_each(print_set, &o);
     if (o.hidden) kprintf("  (and %d patchtorture and benchmark patches: 'patch list all')\n", o.hidden);
     return 0;
 }
@@ -260,10 +277,15 @@ int cmd_corral(int argc, char** argv) {
         CorralBug bug;
         if (!corral_bug_by_name(argv[2], &bug))
             return shell_error("corral break: unknown bug '%s' (one of: %s)", argv[2], CORRAL_BUG_NAMES);
+        const CorralBug before = corral_bug();
         corral_set_bug(bug);
         if (bug != CorralBug::None)
             kprintf("warning: %s's check is now broken on purpose (%s): patches written with it can tear or break "
                     "their contract; 'corral break none' repairs it\n", corral_bug_strategy(bug), corral_bug_name(bug));
+        else if (before != CorralBug::None)
+            kprintf("corral: %s repaired: every check works as designed again\n", corral_bug_name(before));
+        else
+            kprintf("corral: nothing was broken; every check works as designed\n");
         return 0;
     }
     if (argc == 2 && str_eq(argv[1], "panic")) {

@@ -341,8 +341,8 @@ void run_pass() {
         tr.active = false;
         if (tr.chose_old && tr.chose_new) bump(counts_since_boot.both_universes);
         if (!quiet)
-            kprintf("klp: %s: transition %s complete (%d threads)\n", tr.name, p.goal ? "to the patch" : "back",
-                    p.threads);
+            kprintf("klp: %s: transition %s complete (%d thread%s)\n", tr.name, p.goal ? "to the patch" : "back",
+                    p.threads, p.threads == 1 ? "" : "s");
         return;
     }
     if (!tr.reported && now_us() - tr.started_us > uint64_t(timeout_ms) * 1000) {
