@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import List, Optional
 
+import corral_junit
 from corral_qemu_lib import (ACCELS, BANNER_RE, KERNEL_FAIL_EXIT, KERNEL_PASS_EXIT, boot_problem, log_lines,
                              run_qemu)
 
@@ -205,6 +206,7 @@ def main(argv=None) -> int:
     start = time.monotonic()
     passed = failed = 0
     total_flips = 0
+    cases = []
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         for spec, outcome, seconds, log in pool.map(lambda s: run_one(s, args.kernel, args.accel, logs), specs):
             kind = "control" if spec.control else "run"
@@ -213,12 +215,18 @@ def main(argv=None) -> int:
             print(f"{'PASS' if outcome.passed else 'FAIL'} stress {spec.name} ({kind}, {seconds:.1f} s): "
                   f"{outcome.reason}" + ("" if outcome.passed else f"  log: {os.path.relpath(log, ROOT)}"),
                   flush=True)
+            cases.append(corral_junit.Case(f"stress.{'control' if spec.control else 'run'}", spec.name,
+                                           "pass" if outcome.passed else "fail", "" if outcome.passed else outcome.reason,
+                                           seconds, None if outcome.passed else log))
             passed += outcome.passed
             failed += not outcome.passed
             if not spec.control and outcome.flips:
                 total_flips += outcome.flips
     minutes = (time.monotonic() - start) / 60
     print(f"stress: {total_flips} flips in the safe runs; {minutes:.1f} minutes", flush=True)
+    junit = os.path.join(logs, "results.xml")
+    corral_junit.write(cases, junit, "make stress" if not args.short else "stress --short")
+    print(f"stress: JUnit XML in {os.path.relpath(junit, ROOT)}", flush=True)
     print(f"{passed} passed, {failed} failed", flush=True)
     return 1 if failed else 0
 

@@ -33,7 +33,10 @@ class InstallDeps(unittest.TestCase):
             log = os.path.join(d, "apt.log")
             env = dict(os.environ, PATH=d + ":/usr/bin:/bin", INSTALLED=installed, ABSENT=absent, LOG=log)
             p = subprocess.run(["bash", SCRIPT, *layers], env=env, capture_output=True, text=True, timeout=30)
-            calls = open(log).read().splitlines() if os.path.exists(log) else []
+            calls = []
+            if os.path.exists(log):
+                with open(log) as f:
+                    calls = f.read().splitlines()
             return p, calls
 
     def installed_by(self, calls):
