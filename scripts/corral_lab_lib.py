@@ -225,7 +225,7 @@ def make_tree(root: str, dest: str, lab: Optional[Lab], keep: Callable[[str], bo
     os.makedirs(dest, exist_ok=True)
     if fresh and seed_build and os.path.isfile(os.path.join(root, "build", "corral.elf")):
         shutil.copytree(os.path.join(root, "build"), os.path.join(dest, "build"), symlinks=True,
-                        ignore=shutil.ignore_patterns("grade", "test-logs", "stress-logs", "bench", "host",
+                        ignore=shutil.ignore_patterns("grade", "mkpatch", "test-logs", "stress-logs", "bench", "host",
                                                       "isodir*", "*.iso", "debug-serial.log"))
     for rel in files:
         src = os.path.join(root, rel)
