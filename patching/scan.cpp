@@ -47,6 +47,7 @@ NOT_PATCHABLE void record(Search& s, Thread* t, uintptr_t eip, const char* kind)
 // Return addresses above a frame pointer.  Reads are fault-tolerant: a
 // thread's stack is only trusted as far as it makes sense.
 NOT_PATCHABLE void walk_ebp_chain(Search& s, Thread* t, uintptr_t ebp) {
+    // lab scan: begin ebp-chain
     for (int depth = 0; depth < MAX_CHAIN && ebp && !(ebp & 3); depth++) {
         uint32_t next, ret;
         if (safe_read_u32(reinterpret_cast<const void*>(ebp), &next) != 0 ||
@@ -56,6 +57,7 @@ NOT_PATCHABLE void walk_ebp_chain(Search& s, Thread* t, uintptr_t ebp) {
         if (next <= ebp) return;
         ebp = next;
     }
+    // lab scan: end ebp-chain
 }
 
 // A word of a saved context or trap frame.  These live on the thread's
@@ -107,6 +109,7 @@ NOT_PATCHABLE int frameless_return_slot(uint32_t eip) {
 // and have no stack above them of their own.
 NOT_PATCHABLE void walk_trap_frames(Search& s, Thread* t) {
     if (corral_bug() == CorralBug::SkipTrapFrames) return;   // the broken scan (a negative control)
+    // lab scan: begin trap-frames
     int n = 0;
     for (arch::TrapFrame* f = t->frames; f && n < MAX_CHAIN; n++) {
         uint32_t eip, ebp, prev, vector;
@@ -121,9 +124,11 @@ NOT_PATCHABLE void walk_trap_frames(Search& s, Thread* t) {
         walk_ebp_chain(s, t, ebp);
         f = reinterpret_cast<arch::TrapFrame*>(uintptr_t(prev));
     }
+    // lab scan: end trap-frames
 }
 
 NOT_PATCHABLE void scan_thread(Thread* t, void* ctx) {
+    // lab scan: begin scan-thread
     Search& s = *static_cast<Search*>(ctx);
     if (t == this_cpu_current()) {
         walk_ebp_chain(s, t, arch::read_ebp());
@@ -145,6 +150,7 @@ NOT_PATCHABLE void scan_thread(Thread* t, void* ctx) {
         }
     }
     walk_trap_frames(s, t);
+    // lab scan: end scan-thread
 }
 
 }  // namespace
