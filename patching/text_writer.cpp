@@ -38,20 +38,40 @@ NOT_PATCHABLE Result<void> journal_before_write(uintptr_t address, size_t len) {
     return Ok{};
 }
 
-// Maps the page(s) holding [address, address+len) writable at the alias
-// and returns the alias address of `address`.
+bool fail_second_page = false;   // ktests: mapping the alias's second page fails
+
 NOT_PATCHABLE Result<uintptr_t> map_alias(uintptr_t address, size_t len) {
     const uintptr_t first = address & ~uintptr_t(arch::PAGE_SIZE - 1);
     const uintptr_t last = (address + len - 1) & ~uintptr_t(arch::PAGE_SIZE - 1);
     TRY_VOID(arch::map_page(ALIAS_BASE, uint32_t(first), arch::PTE_WRITABLE));
-    if (last != first) TRY_VOID(arch::map_page(ALIAS_BASE + arch::PAGE_SIZE, uint32_t(last), arch::PTE_WRITABLE));
+    if (last != first) {
+        if (fail_second_page) return make_error("text_write: the alias's second page could not be mapped (injected)");
+        TRY_VOID(arch::map_page(ALIAS_BASE + arch::PAGE_SIZE, uint32_t(last), arch::PTE_WRITABLE));
+    }
     return ALIAS_BASE + (address - first);
 }
 
-NOT_PATCHABLE void unmap_alias() {
-    arch::unmap_page(ALIAS_BASE);
-    arch::unmap_page(ALIAS_BASE + arch::PAGE_SIZE);
-}
+// The writable alias of the text page(s) holding [address, address+len),
+// for as long as the object lives: the destructor unmaps both alias pages
+// (and drops them from this CPU's TLB) on every way out of the scope, the
+// early returns of TRY included, so kernel text is never left writable --
+// not even when the second page of a write that straddles two could not
+// be mapped after the first was.
+class TextAlias {
+public:
+    NOT_PATCHABLE TextAlias(uintptr_t address, size_t len) : at_(map_alias(address, len)) {}
+    NOT_PATCHABLE ~TextAlias() {
+        arch::unmap_page(ALIAS_BASE);
+        arch::unmap_page(ALIAS_BASE + arch::PAGE_SIZE);
+    }
+    TextAlias(const TextAlias&) = delete;
+    TextAlias& operator=(const TextAlias&) = delete;
+    // Where `address` is writable, or why it is not.
+    const Result<uintptr_t>& at() const { return at_; }
+
+private:
+    Result<uintptr_t> at_;
+};
 
 Result<void> check_target(uintptr_t address, size_t len) {
     if (len == 0 || len > 16) return make_error("text_write: %zu bytes (1..16 allowed)", len);
@@ -64,9 +84,8 @@ Result<void> check_target(uintptr_t address, size_t len) {
 
 void text_writer_init() {
     // Create the alias's page table now, not in the middle of a corral.
-    Result<uintptr_t> r = map_alias(uintptr_t(__text_start), 1);
-    if (r.is_error()) panic("text_writer_init: %s", r.error());
-    unmap_alias();
+    TextAlias alias(uintptr_t(__text_start), 1);
+    if (alias.at().is_error()) panic("text_writer_init: %s", alias.at().error());
 }
 
 bool is_kernel_text(uintptr_t address, size_t len) {
@@ -84,11 +103,12 @@ NOT_PATCHABLE Result<void> text_write(uintptr_t address, const uint8_t* bytes, s
     TRY_VOID(check_target(address, len));
     SpinlockGuard guard(writer_lock);
     TRY_VOID(journal_before_write(address, len));
-    uintptr_t alias = TRY(map_alias(address, len));
-    observe(address, len);
-    auto* dst = reinterpret_cast<volatile uint8_t*>(alias);
-    for (size_t i = 0; i < len; i++) dst[i] = bytes[i];
-    unmap_alias();
+    {
+        TextAlias alias(address, len);
+        auto* dst = reinterpret_cast<volatile uint8_t*>(TRY(alias.at()));
+        observe(address, len);
+        for (size_t i = 0; i < len; i++) dst[i] = bytes[i];
+    }
     observe(address, len);
     return Ok{};
 }
@@ -99,16 +119,19 @@ NOT_PATCHABLE Result<void> text_write_u16_atomic(uintptr_t address, uint16_t val
     if (address & 1) return make_error("text_write_u16_atomic: %#zx is not 2-byte aligned", address);
     SpinlockGuard guard(writer_lock);
     TRY_VOID(journal_before_write(address, 2));
-    uintptr_t alias = TRY(map_alias(address, 2));
-    observe(address, 2);
-    *reinterpret_cast<volatile uint16_t*>(alias) = value;   // one `mov word`: atomic when aligned
+    {
+        TextAlias alias(address, 2);
+        auto* dst = reinterpret_cast<volatile uint16_t*>(TRY(alias.at()));
+        observe(address, 2);
+        *dst = value;   // one `mov word`: atomic when aligned
+    }
     // lab hotpatch: end u16-store
-    unmap_alias();
     observe(address, 2);
     return Ok{};
 }
 
 void text_write_set_observer(TextWriteObserver o) { observer = o; }
+void text_write_fail_second_page_for_tests(bool fail) { fail_second_page = fail; }
 
 uintptr_t text_alias_base() { return ALIAS_BASE; }
 

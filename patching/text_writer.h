@@ -30,6 +30,9 @@ Result<void> text_write_u16_atomic(uintptr_t address, uint16_t value);
 // target while its bytes changed.  Null: none.  It must be NOT_PATCHABLE.
 using TextWriteObserver = void (*)(uintptr_t address, size_t len);
 void text_write_set_observer(TextWriteObserver observer);
+// ktests: mapping the second page of a write that straddles two fails
+// (the first is mapped by then), so the test sees what is left writable.
+void text_write_fail_second_page_for_tests(bool fail);
 
 // Every byte ever written through this writer, with what the ELF had there
 // before the first write (text verify undoes these to compare with the

@@ -1,4 +1,5 @@
 // text verify: the live text compared with the hash recorded at link time.
+#include "arch/x86/paging.h"
 #include "kernel/test/ktest.h"
 #include "patching/text_verify.h"
 #include "patching/text_writer.h"
@@ -8,6 +9,24 @@ extern "C" const uint8_t __text_start[];
 
 namespace corral {
 namespace {
+
+// W^X by construction: a write that straddles two pages, whose second alias
+// page cannot be mapped once the first is, fails -- and leaves neither alias
+// page mapped (the page table says so), the text as it was.
+KTEST(text, a_failed_write_leaves_no_writable_alias) {
+    const uintptr_t boundary = (uintptr_t(__text_start) + 2 * arch::PAGE_SIZE) & ~uintptr_t(arch::PAGE_SIZE - 1);
+    const uintptr_t at = boundary - 1;
+    const uint8_t same[2] = {*reinterpret_cast<const uint8_t*>(at), *reinterpret_cast<const uint8_t*>(at + 1)};
+    text_write_fail_second_page_for_tests(true);
+    Result<void> r = text_write(at, same, 2);   // its own bytes: nothing would change if it went through
+    text_write_fail_second_page_for_tests(false);
+    KEXPECT(r.is_error());
+    KEXPECT_EQ(arch::lookup_pte(uint32_t(text_alias_base())) & arch::PTE_PRESENT, 0u);
+    KEXPECT_EQ(arch::lookup_pte(uint32_t(text_alias_base() + arch::PAGE_SIZE)) & arch::PTE_PRESENT, 0u);
+    KEXPECT_EQ(text_verify(false).unexplained_chunks, 0);
+    KEXPECT(text_write(at, same, 2).is_ok());   // and the writer works as before
+    KEXPECT_EQ(arch::lookup_pte(uint32_t(text_alias_base())) & arch::PTE_PRESENT, 0u);
+}
 
 KTEST(text, verify_finds_the_link_time_hash_and_no_stray_change) {
     TextVerifyReport r = text_verify(false);
