@@ -59,7 +59,7 @@ NOT_PATCHABLE Result<uintptr_t> map_alias(uintptr_t address, size_t len) {
 // be mapped after the first was.
 class TextAlias {
 public:
-    NOT_PATCHABLE TextAlias(uintptr_t address, size_t len) : at_(map_alias(address, len)) {}
+    [[nodiscard]] NOT_PATCHABLE TextAlias(uintptr_t address, size_t len) : at_(map_alias(address, len)) {}
     NOT_PATCHABLE ~TextAlias() {
         arch::unmap_page(ALIAS_BASE);
         arch::unmap_page(ALIAS_BASE + arch::PAGE_SIZE);

@@ -37,10 +37,12 @@ private:
     WaitQueue waiters_;
 };
 
-class MutexGuard {
+class MutexGuard {   // as SpinlockGuard: [[nodiscard]], no copies
 public:
-    explicit MutexGuard(Mutex& m) : m_(m) { m_.lock(); }
+    [[nodiscard]] explicit MutexGuard(Mutex& m) : m_(m) { m_.lock(); }
     ~MutexGuard() { m_.unlock(); }
+    MutexGuard(const MutexGuard&) = delete;
+    MutexGuard& operator=(const MutexGuard&) = delete;
 
 private:
     Mutex& m_;

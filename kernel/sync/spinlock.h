@@ -37,9 +37,11 @@ private:
     volatile uintptr_t owner_pc_ = 0;
 };
 
+// The guards are [[nodiscard]] and cannot be copied: `SpinlockGuard{lock};`
+// (a temporary: locked and unlocked on the spot) does not compile.
 class SpinlockGuard {
 public:
-    explicit SpinlockGuard(Spinlock& lock) : lock_(lock) { lock_.lock(); }
+    [[nodiscard]] explicit SpinlockGuard(Spinlock& lock) : lock_(lock) { lock_.lock(); }
     ~SpinlockGuard() { lock_.unlock(); }
     SpinlockGuard(const SpinlockGuard&) = delete;
     SpinlockGuard& operator=(const SpinlockGuard&) = delete;
@@ -51,7 +53,7 @@ private:
 // Interrupts off on this CPU for a scope (nests with spinlocks).
 class InterruptGuard {
 public:
-    InterruptGuard();
+    [[nodiscard]] InterruptGuard();
     ~InterruptGuard();
     InterruptGuard(const InterruptGuard&) = delete;
     InterruptGuard& operator=(const InterruptGuard&) = delete;

@@ -12,7 +12,7 @@ namespace corral {
 // The corral timeout while alive; the previous one again after.
 class ScopedCorralTimeout {
 public:
-    explicit ScopedCorralTimeout(uint64_t us) : saved_(corral_timeout_us()) { corral_set_timeout_us(us); }
+    [[nodiscard]] explicit ScopedCorralTimeout(uint64_t us) : saved_(corral_timeout_us()) { corral_set_timeout_us(us); }
     ~ScopedCorralTimeout() { corral_set_timeout_us(saved_); }
     ScopedCorralTimeout(const ScopedCorralTimeout&) = delete;
     ScopedCorralTimeout& operator=(const ScopedCorralTimeout&) = delete;
