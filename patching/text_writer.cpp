@@ -26,6 +26,7 @@ NOT_PATCHABLE void observe(uintptr_t address, size_t len) {
 
 // Remembers the bytes before their first change.  Under writer_lock.
 NOT_PATCHABLE Result<void> journal_before_write(uintptr_t address, size_t len) {
+    ASSERT_HOLDING(writer_lock);
     for (size_t i = 0; i < len; i++) {
         const uintptr_t a = address + i;
         bool known = false;

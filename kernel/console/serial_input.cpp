@@ -37,6 +37,7 @@ void put(int16_t v) {
 // Under input_lock.  A byte that does not fit is dropped (never block the
 // IRQ), and the next one stored is preceded by the mark.
 void receive(char c, bool lost_before) {
+    ASSERT_HOLDING(input_lock);
     received = received + 1;
     mark_owed |= lost_before;
     if (free_slots() < (mark_owed ? 2u : 1u)) {

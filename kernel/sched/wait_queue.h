@@ -29,7 +29,8 @@ public:
     explicit Mutex(const char* name) : guard_(name) {}
     void lock();
     void unlock();
-    bool holding() const;
+    bool holding() const;   // by the calling thread
+    const char* name() const { return guard_.name(); }
 
 private:
     Spinlock guard_;

@@ -109,4 +109,16 @@ NOT_PATCHABLE bool Spinlock::holding() const {
 InterruptGuard::InterruptGuard() { push_cli(); }
 InterruptGuard::~InterruptGuard() { pop_cli(); }
 
+namespace {
+volatile bool catch_lock_assertions = false;
+volatile uint32_t lock_assertions = 0;
+}  // namespace
+
+void lock_not_held(const char* function, const char* lock) {
+    if (!catch_lock_assertions) panic("%s: lock '%s' not held", function, lock);
+    __atomic_add_fetch(&lock_assertions, 1, __ATOMIC_RELAXED);
+}
+void lock_assertions_caught_for_tests(bool catch_them) { catch_lock_assertions = catch_them; }
+uint32_t lock_assertions_caught() { return lock_assertions; }
+
 }  // namespace corral

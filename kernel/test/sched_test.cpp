@@ -11,6 +11,7 @@
 #include "kernel/lib/string.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/thread.h"
+#include "kernel/sched/wait_queue.h"
 #include "kernel/smp.h"
 #include "kernel/sync/spinlock.h"
 #include "kernel/test/ktest.h"
@@ -436,6 +437,42 @@ KTEST(sync, semaphore_ping_pong) {
     }
     thread_join(th);
     delete p;
+}
+
+}  // namespace
+}  // namespace corral
+
+namespace corral {
+namespace {
+
+// "Under X" comments are ASSERT_HOLDING(X) at the function's first line
+// (issue 27): a Spinlock held by this CPU, a Mutex by this thread.  Here the
+// assertion is caught, as a ktest may: called without the lock it fires,
+// with the lock it does not.
+Spinlock asserted_spinlock("ktest-asserted");
+Mutex asserted_mutex("ktest-asserted-mutex");
+
+void needs_the_spinlock() { ASSERT_HOLDING(asserted_spinlock); }
+void needs_the_mutex() { ASSERT_HOLDING(asserted_mutex); }
+
+KTEST(sync, a_function_called_without_its_lock_fires_its_assertion) {
+    lock_assertions_caught_for_tests(true);
+    const uint32_t before = lock_assertions_caught();
+    needs_the_spinlock();
+    needs_the_mutex();
+    const uint32_t without = lock_assertions_caught() - before;
+    {
+        SpinlockGuard s(asserted_spinlock);
+        needs_the_spinlock();
+    }
+    {
+        MutexGuard m(asserted_mutex);
+        needs_the_mutex();
+    }
+    const uint32_t with = lock_assertions_caught() - before - without;
+    lock_assertions_caught_for_tests(false);
+    KEXPECT_EQ(without, 2u);
+    KEXPECT_EQ(with, 0u);
 }
 
 }  // namespace
