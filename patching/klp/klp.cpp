@@ -214,7 +214,9 @@ NOT_PATCHABLE void safe_point() {
 
 // A CPU about to run `next` waits while the transition thread inspects it.
 NOT_PATCHABLE void wait_while_inspected(Thread* next) {
+    // lab klp: begin switch-in-wait
     while (__atomic_load_n(&next->patch_checking, __ATOMIC_SEQ_CST)) cross_cpu_relax();
+    // lab klp: end switch-in-wait
 }
 
 struct Pass {
@@ -242,6 +244,7 @@ void inspect(Thread* t, void* ctx) {
         clean = !holds_old_code(t, p.ranges, p.n, &hit);
         if (clean) switch_thread(t, p.goal, tr.epoch, "by itself (the transition thread)", 0);
     } else {
+        // lab klp: begin inspect
         // Switched while flagged, never after: once the flag drops the
         // thread may run, and it must run in the universe it was found fit for.
         __atomic_store_n(&t->patch_checking, 1, __ATOMIC_SEQ_CST);
@@ -258,6 +261,7 @@ void inspect(Thread* t, void* ctx) {
         if (clean) switch_thread(t, p.goal, tr.epoch, "asleep", t->context ? t->context->eip : 0);
         if (asleep && hook) hook(t, true);
         __atomic_store_n(&t->patch_checking, 0, __ATOMIC_RELEASE);
+        // lab klp: end inspect
     }
     if (clean) {
         p.switched++;
@@ -451,6 +455,7 @@ NOT_PATCHABLE void switch_at_entry(Thread* t, const RedirectFrame& f) {
 // find a caller in a tight loop inside klp code (seen at -smp 1).  Only a
 // thread not yet switched turns them off, to try switching at the entry.
 extern "C" NOT_PATCHABLE uintptr_t klp_choose(const RedirectFrame* f) {
+    // lab klp: begin choose
     Thread* t = this_cpu_current();
     const Site& s = sites[f->index];
     // A thread can reach a stub after its site has settled: it took the
@@ -469,6 +474,7 @@ extern "C" NOT_PATCHABLE uintptr_t klp_choose(const RedirectFrame* f) {
         if (!chose) chose = true;
     }
     return patched ? s.replacement : s.target + SITE_BYTES;
+    // lab klp: end choose
 }
 
 void klp_init() {
