@@ -47,6 +47,13 @@ class SafeRuns(unittest.TestCase):
         self.assertFalse(judge_stress(SAFE, BOOT, KERNEL_PASS_EXIT, False).passed)
         self.assertIn("timeout", judge_stress(SAFE, BOOT, None, True).reason)
 
+    def test_a_run_whose_race_was_not_exercised_fails_saying_which(self):
+        verdict = ("patchtorture: FAILURE strategy=corral-scan cpus=4 seconds=20 seed=1: race not exercised: "
+                   "deferrals (the scan never found a thread inside a patch's bytes) (after 20.0 s); flips 5000\n")
+        o = judge_stress(Spec("smp4-corral-scan", 4, "corral-scan", 20), BOOT + verdict, KERNEL_FAIL_EXIT, False)
+        self.assertFalse(o.passed)
+        self.assertIn("race not exercised: deferrals", o.reason)
+
     def test_reset_fails(self):
         self.assertIn("reset", judge_stress(SAFE, BOOT + BOOT + SUCCESS, KERNEL_PASS_EXIT, False).reason)
 
