@@ -77,7 +77,7 @@ QEMU_STATUS = case $$status in $(KERNEL_OK)) ;; \
 QEMU_FLAGS := -smp $(CPUS) -m 128M $(QEMU_ACCEL_$(ACCEL)) -display none \
               -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all iso run print-run run-iso test test-bochs stress bench host-test demo debug print-debug deps clean grade handout test-labs
+.PHONY: all iso run print-run run-iso test test-bochs test-diff stress bench host-test demo debug print-debug deps clean grade handout test-labs
 all: $(B)/corral.elf $(B)/compile_commands.json
 
 $(B)/%.o: %.cpp Makefile
@@ -215,6 +215,12 @@ test: deps-test
 	@$(MAKE) -j2 --no-print-directory all
 	@$(MAKE) --no-print-directory iso $(B)/corral-test.iso
 	@scripts/run-tests
+
+# mkpatch --diff --verify for every case of tests/diff with a probe: each module
+# proven in QEMU (docs/patch-from-diff.md).
+test-diff: deps-test
+	@$(MAKE) -j2 --no-print-directory all
+	@CORRAL_DIFF_VERIFY=1 python3 -m unittest discover -s tests/driver -p test_corralctl_diff.py -v
 
 # patchtorture: every safe strategy for 10^6 flips at -smp 4 and 10^5 at
 # -smp 8, and the negative controls (README: how long it takes).

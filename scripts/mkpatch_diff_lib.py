@@ -27,6 +27,7 @@ import re
 import shutil
 import subprocess
 
+import mkpatch_verify_lib
 from mkpatch_compare_lib import STB_LOCAL, KernelSymbols, ModuleBuilder, Obj, Refusal, SHF_EXECINSTR, compare
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -92,9 +93,15 @@ BUILD_INPUTS = ("Makefile", "linker.ld", "mk/", "arch/", "boot/", "kernel/", "pa
 
 
 def tree_files():
-    out = subprocess.run(["git", "-C", ROOT, "ls-files", "-c", "-o", "--exclude-standard", "-z"],
-                         capture_output=True, check=True).stdout.decode()
-    return sorted(p for p in out.split("\0") if p.startswith(BUILD_INPUTS) and os.path.isfile(os.path.join(ROOT, p)))
+    """The build's inputs: git's files (tracked, or untracked and not ignored) in a checkout; in a copy of
+    the tree that is no checkout of its own (the tests' snapshot), every file below it but build/."""
+    if os.path.exists(os.path.join(ROOT, ".git")):
+        out = subprocess.run(["git", "-C", ROOT, "ls-files", "-c", "-o", "--exclude-standard", "-z"],
+                             capture_output=True, check=True).stdout.decode()
+        paths = out.split("\0")
+    else:
+        paths = [os.path.relpath(os.path.join(d, n), ROOT) for d, _, names in os.walk(ROOT) for n in names]
+    return sorted(p for p in paths if p.startswith(BUILD_INPUTS) and os.path.isfile(os.path.join(ROOT, p)))
 
 
 def base_build(work, jobs):
@@ -249,6 +256,10 @@ def parse_args(argv):
     ap.add_argument("--kernel", default=os.path.join(ROOT, "build", "corral.elf"), help="the running kernel's ELF")
     ap.add_argument("--workdir", default=os.path.join(ROOT, "build", "mkpatch"), help="where the trees are built")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--verify", action="store_true", help="prove the module in QEMU before it ships (its probe: "
+                    "--probe, default FIX.probe beside the diff); a module that fails is removed and refused")
+    ap.add_argument("--probe", help="the probe file for --verify: `$ CMD` lines, each followed by lines it must print")
+    ap.add_argument("--rounds", type=int, default=3, help="--verify applies and reverts the module this many times")
     return ap.parse_args(argv)
 
 
@@ -297,7 +308,11 @@ def make_module(args, mk, name, report):
         why = next((ln for ln in dry.stdout.splitlines() if "FAILED" in ln or "Reversed" in ln or "can't find" in ln),
                    dry.stdout.strip().splitlines()[-1] if dry.stdout.strip() else dry.stderr.strip())
         raise Refusal(os.path.basename(args.diff), f"does not apply with zero fuzz to the running kernel's tree ({why})")
-    running = mk.Kernel(args.kernel)
+    # A copy: the one checked is the one --verify boots, whatever `make` does to build/ meanwhile.
+    os.makedirs(args.workdir, exist_ok=True)
+    args.running = os.path.join(args.workdir, f"{name}.running.elf")
+    shutil.copy(args.kernel, args.running)
+    running = mk.Kernel(args.running)
     base = base_build(args.workdir, args.jobs)
     kernel = mk.Kernel(os.path.join(base, "build", "corral.elf"))
     report["build_id"] = f"{kernel.build_id:#010x}"
@@ -395,6 +410,21 @@ def compare_and_write(args, mk, name, report, kernel, base, tree):
     say(f"mkpatch: strategy {strategy}: {why}")
     say(mk.package(kernel, mk.Elf32(obj_path, mk.ET_REL), name, out))
     report["module"] = out
+    if args.verify:
+        probe = args.probe or re.sub(r"\.(patch|diff)$", "", args.diff) + ".probe"
+        try:
+            if not os.path.isfile(probe):
+                raise Failure(f"--verify needs a probe: no {probe} (--probe FILE)")
+            try:
+                mkpatch_verify_lib.verify(out, name, strategy, probe, args.running,
+                                          os.path.join(tree, "build", "corral.elf"), args.rounds, say)
+            except ValueError as e:         # a probe file that is not one
+                raise Failure(str(e))
+        except BaseException:
+            os.remove(out)          # not proven: not shipped
+            report.pop("module")
+            raise
+        report["verified"] = {"probe": probe, "rounds": args.rounds}
     return EXIT_WRITTEN
 
 

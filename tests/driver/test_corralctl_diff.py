@@ -12,7 +12,11 @@ Live (run-tests' QEMU step): every case with a <case>.probe is loaded into a
 real kernel with corralctl, applied with the strategy mkpatch chose, and its
 probe run: `$ CMD` lines are typed into the shell, and the lines after one
 must be in what it prints once the patch is applied, and not before it, nor
-after the revert.  Then the module is unloaded and `text verify` must be clean."""
+after the revert.  Then the module is unloaded and `text verify` must be clean.
+Two more live tests run `mkpatch --diff --verify`: one must prove the peek
+fix, one must refuse it (and remove the module) for a probe it fails.
+
+make test-diff (CORRAL_DIFF_VERIFY=1): `--verify` for every case with a probe."""
 import glob
 import json
 import os
@@ -30,7 +34,6 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 CORPUS = os.path.join(ROOT, "tests", "diff")
 WORK = os.path.join(ROOT, "build", "mkpatch")      # mkpatch's own default: the base build is shared
 KERNEL = os.path.join(ROOT, "build", "corral.elf")
-MKPATCH = os.path.join(ROOT, "scripts", "mkpatch")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 sys.path.insert(0, HERE)
 import corralctl_lib as lib  # noqa: E402
@@ -69,17 +72,63 @@ def module_path(name):
     return os.path.join(WORK, name + ".kpatch")
 
 
-def mkpatch(case, *extra, name=None):
-    """Runs mkpatch --diff on a case (as module `name`, by default the case's); returns (exit code,
-    output, report or None)."""
+def tree_changed_since(elf):
+    """A file the kernel's build reads that is newer than `elf` (another edit under way), or None."""
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import mkpatch_diff_lib
+    built = os.path.getmtime(elf)
+    return next((p for p in mkpatch_diff_lib.tree_files() if os.path.getmtime(os.path.join(ROOT, p)) > built), None)
+
+
+_TEST_KERNEL = {}
+SNAPSHOT = os.path.join(ROOT, "build", "mkpatch-snapshot")
+
+
+def snapshot():
+    """The tree as it is now, mkpatch included, in build/mkpatch-snapshot: the work tree is shared, and
+    mkpatch run from the live tree would build another base whenever an edit lands elsewhere."""
+    if not os.path.isdir(os.path.join(SNAPSHOT, "scripts")):
+        import mkpatch_diff_lib
+        tmp = SNAPSHOT + ".partial"
+        shutil.rmtree(tmp, ignore_errors=True)
+        files = mkpatch_diff_lib.tree_files() + [os.path.relpath(p, ROOT) for p in glob.glob(
+            os.path.join(ROOT, "scripts", "*")) if os.path.isfile(p)]
+        for p in set(files):
+            os.makedirs(os.path.dirname(os.path.join(tmp, p)), exist_ok=True)
+            shutil.copy2(os.path.join(ROOT, p), os.path.join(tmp, p))
+        shutil.rmtree(SNAPSHOT, ignore_errors=True)
+        os.rename(tmp, SNAPSHOT)
+    return SNAPSHOT
+
+
+def test_kernel():
+    """(mkpatch's answer for a no-change diff against build/corral.elf, the base build's own kernel).
+
+    The cases run against the base build's kernel: the work tree is shared, and an edit under way
+    elsewhere makes build/corral.elf another tree's kernel while the tests run.  Whether the base
+    build reproduces build/corral.elf is its own test."""
+    if not _TEST_KERNEL:
+        shutil.rmtree(SNAPSHOT, ignore_errors=True)       # this run's tree, not an earlier run's
+        first = mkpatch("blank-line-NOCHANGE", kernel=KERNEL, name="reproduce")
+        elf = os.path.join(WORK, "test-kernel.elf")
+        shutil.copy(os.path.join(WORK, "base", "tree", "build", "corral.elf"), elf)
+        _TEST_KERNEL.update(first=first, elf=elf)
+    return _TEST_KERNEL["first"], _TEST_KERNEL["elf"]
+
+
+def mkpatch(case, *extra, name=None, kernel=None):
+    """Runs mkpatch --diff on a case (as module `name`, by default the case's) against `kernel` (by
+    default test_kernel()'s); returns (exit code, output, report or None)."""
+    kernel = kernel or test_kernel()[1]
     name = name or case
     report = os.path.join(WORK, name + ".json")
     for stale in (report, module_path(name)):
         if os.path.exists(stale):
             os.remove(stale)
-    p = subprocess.run([sys.executable, MKPATCH, "--diff", os.path.join(CORPUS, case + ".patch"), "--name",
+    tree = snapshot()
+    p = subprocess.run([sys.executable, os.path.join(tree, "scripts", "mkpatch"), "--diff", os.path.join(CORPUS, case + ".patch"), "--name",
                         name.replace("-", "_")[:31], "-o", module_path(name), "--report", report, "--workdir", WORK,
-                        *extra], cwd=ROOT, capture_output=True, text=True, timeout=900)
+                        "--kernel", kernel, *extra], cwd=tree, capture_output=True, text=True, timeout=900)
     data = None
     if os.path.isfile(report):
         with open(report) as f:
@@ -102,8 +151,18 @@ class DiffCorpus(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         """Every case, two at a time (mkpatch builds the base once; the other run waits for it, then shares it)."""
+        test_kernel()
         with ThreadPoolExecutor(max_workers=2) as pool:
             cls.results = dict(zip(cases(), pool.map(mkpatch, cases())))
+
+    def test_the_base_build_is_build_corral_elf(self):
+        """mkpatch's copy of the tree, built with the kernel's Makefile, gives build/corral.elf again."""
+        code, out, _ = test_kernel()[0]
+        if code == 2 and "the tree builds build-id" in out:
+            newer = tree_changed_since(KERNEL)
+            if newer:
+                self.skipTest(f"{newer} changed after build/corral.elf was built (an edit under way)")
+        self.assertEqual(code, 3, out)
 
     def check_case(self, case):
         code, wanted = expectation(case)
@@ -135,7 +194,7 @@ class DiffCorpus(unittest.TestCase):
         self.assertEqual(got, 0, out)
         other = os.path.join(WORK, "other-kernel.elf")
         shutil.copy(os.path.join(WORK, "peek_null_page", "tree", "build", "corral.elf"), other)
-        got, out, report = mkpatch("sym-message", "--kernel", other, name="other-kernel")
+        got, out, report = mkpatch("sym-message", kernel=other, name="other-kernel")
         self.assertEqual(got, 2, out)
         self.assertRegex(out, r"(?m)^mkpatch: refused: \S*other-kernel.elf: the tree builds build-id 0x[0-9a-f]{8}, "
                               r"the running kernel is 0x[0-9a-f]{8}")
@@ -171,7 +230,7 @@ class DiffLive(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="corralctl-diff-")
-        cls.kernel = shutil.copy(KERNEL, os.path.join(cls.tmp, "corral.elf"))
+        cls.kernel = shutil.copy(test_kernel()[1], os.path.join(cls.tmp, "corral.elf"))
         cls.sock = os.path.join(cls.tmp, "serial.sock")
         code, out, err = ctl(cls.sock, "boot", "--cpus", "2", "--accel", "tcg", "--kernel", cls.kernel, timeout=150)
         if code != 0:
@@ -222,6 +281,28 @@ class DiffLive(unittest.TestCase):
                                                r"not the code the module was made for \(its \d+ bytes hash to 0x")
         self.assertEqual(lib.parse_modules(self.ok("modules")), [])
 
+    def test_verify_proves_a_module_in_qemu(self):
+        code, out, report = mkpatch("peek-null-page", "--verify", "--rounds", "2", name="verified-peek")
+        self.assertEqual(code, 0, out)
+        for line in ("mkpatch: verify: applied verified_peek to corral::(anonymous namespace)::cmd_peek with int3; "
+                     "the probe's 1 command(s) print what it expects",
+                     "mkpatch: verify: applied and reverted 2 times under 'load 8 600', unloaded; text verify: clean",
+                     "mkpatch: verify: a fresh boot of the patched tree prints the same for every probe command"):
+            self.assertIn(line, out)
+        self.assertEqual(report["verified"]["rounds"], 2)
+        self.assertTrue(os.path.isfile(module_path("verified-peek")))
+
+    def test_verify_refuses_a_module_whose_probe_fails(self):
+        probe = os.path.join(self.tmp, "wrong.probe")
+        with open(probe, "w") as f:
+            f.write("$ peek 0 16\nerror: peek: not what the fix prints\n")
+        code, out, report = mkpatch("peek-null-page", "--verify", "--probe", probe, name="unproven-peek")
+        self.assertEqual(code, 2, out)
+        self.assertIn("mkpatch: refused: verify: with the module applied, `peek 0 16` printed no line with "
+                      "'error: peek: not what the fix prints' (it printed error: peek: 0 is in the null page)", out)
+        self.assertFalse(os.path.exists(module_path("unproven-peek")), "an unproven module was left behind")
+        self.assertNotIn("module", report)
+
     def check_live(self, case):
         steps = probe(case)
         code, out, report = mkpatch(case)
@@ -252,7 +333,30 @@ def add_live_tests():
 add_live_tests()
 
 
+@unittest.skipIf(live_skip_reason(), live_skip_reason())
+class DiffVerify(unittest.TestCase):
+    """make test-diff: mkpatch --diff --verify for every case with a probe (two boots and three rounds each)."""
+
+    def check_verify(self, case):
+        code, out, report = mkpatch(case, "--verify", name="verify-" + case)
+        self.assertEqual(code, 0, out)
+        self.assertIn("mkpatch: verify: a fresh boot of the patched tree prints the same for every probe command", out)
+        self.assertEqual(report["verified"]["rounds"], 3)
+
+
+for _case in cases():
+    if probe(_case) is not None:
+        setattr(DiffVerify, "test_" + _case.replace("-", "_"), lambda self, c=_case: self.check_verify(c))
+
+
 def load_tests(loader, tests, pattern):
+    if os.environ.get("CORRAL_DIFF_VERIFY") == "1":        # make test-diff
+        return loader.loadTestsFromTestCase(DiffVerify)
+    if not os.environ.get("CORRAL_DRIVER_UNIT_ONLY") and not os.environ.get("CORRAL_DRIVER_LIVE_ONLY"):
+        suite = unittest.TestSuite()
+        for case in (DiffCorpus, DiffLive):
+            suite.addTests(loader.loadTestsFromTestCase(case))
+        return suite
     return load_cases(loader, tests, (DiffCorpus,), (DiffLive,))
 
 
