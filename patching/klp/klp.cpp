@@ -90,6 +90,7 @@ void (*volatile inspect_hook)(Thread*, bool scanned) = nullptr;   // ktests: aro
 // into the old goal after the transition thread had counted it in the new
 // one, and run one function of each.  Under klp_mutex.
 Result<void> quiet_checks(const char* what) {
+    ASSERT_HOLDING(klp_mutex);
     tr.switching = false;
     Result<void> synced = sync_all_cpus();
     if (synced.is_error()) {
@@ -279,6 +280,7 @@ Result<void> poke_sites(uint32_t goal_bytes_kind);
 // Marks the transition's sites covered by it, or settled (to the
 // replacements if `settled_new`).  Under klp_mutex.
 void cover_sites(bool covered, uint32_t settled_new) {
+    ASSERT_HOLDING(klp_mutex);
     for (int i = 0; i < tr.count; i++) {
         Site& s = sites[tr.site[i]];
         if (!covered) s.settled_new = settled_new;
@@ -370,6 +372,7 @@ void transition_thread(void*) {
 // Writes every site of the transition: kind 0 = the original NOP, 1 = the
 // jmp to its stub, 2 = the jmp to its replacement.  Under klp_mutex.
 Result<void> poke_sites(uint32_t kind) {
+    ASSERT_HOLDING(klp_mutex);
     static Patch patches[MAX_SITES];   // ~10 KiB: not on a kernel stack (klp_mutex serializes us)
     static Patch* batch[MAX_SITES];
     for (int i = 0; i < tr.count; i++) {
@@ -543,6 +546,7 @@ namespace {
 // start() with klp_mutex held and no other transition under way (or this
 // one, to be turned around).
 Result<void> start_locked(Patch* const* batch, int count, uint32_t goal) {
+    ASSERT_HOLDING(klp_mutex);
     if (tr.active) {   // the same sites: turn the transition under way around
         TRY_VOID(quiet_checks("turning the transition around"));
         tr.goal = goal;
