@@ -37,7 +37,7 @@ constexpr uint64_t ADAPTIVE_SPIN_US = 20;
 // answers in its own words (the generation it arrived for, and departed
 // from), so a CPU that arrives late for an aborted round disturbs nobody.
 struct Rendezvous {
-    volatile uint32_t state = 0;   // generation << 3 | phase
+    volatile uint32_t state = 0;   // state_word(generation, phase)
     volatile int owner = -1;       // the CPU running the corral
     volatile uint32_t want = 0;    // the CPUs this round asks for (every other one, but for benchmarks)
     volatile uint32_t arrived[config::MAX_CPUS] = {};
@@ -63,11 +63,18 @@ struct ParkCounters {
 };
 ParkCounters park_counters[config::MAX_CPUS];
 
-NOT_PATCHABLE Phase phase_of(uint32_t state) { return Phase(state & 7); }
-NOT_PATCHABLE uint32_t generation_of(uint32_t state) { return state >> 3; }
+// The state word: the round's generation above PHASE_BITS bits of phase.
+constexpr uint32_t PHASE_BITS = 3;
+constexpr uint32_t PHASE_MASK = (1u << PHASE_BITS) - 1;
+static_assert(uint32_t(Phase::Sync) <= PHASE_MASK, "every phase fits below the generation");
+NOT_PATCHABLE constexpr uint32_t state_word(uint32_t generation, Phase p) {
+    return generation << PHASE_BITS | uint32_t(p);
+}
+NOT_PATCHABLE Phase phase_of(uint32_t state) { return Phase(state & PHASE_MASK); }
+NOT_PATCHABLE uint32_t generation_of(uint32_t state) { return state >> PHASE_BITS; }
 NOT_PATCHABLE uint32_t load_state() { return __atomic_load_n(&rv.state, __ATOMIC_ACQUIRE); }
 NOT_PATCHABLE void set_phase(uint32_t generation, Phase p) {
-    __atomic_store_n(&rv.state, generation << 3 | uint32_t(p), __ATOMIC_RELEASE);
+    __atomic_store_n(&rv.state, state_word(generation, p), __ATOMIC_RELEASE);
 }
 
 // Is a corral or a sync round waiting for this CPU?  A CPU holding a
@@ -151,7 +158,7 @@ NOT_PATCHABLE void park(uint32_t gen) {
     const int me = cpu_index();
     ParkCounters& pc = park_counters[me];
     pc.parks = pc.parks + 1;
-    const uint32_t prepare = gen << 3 | uint32_t(Phase::Prepare), parked = gen << 3 | uint32_t(Phase::Parked);
+    const uint32_t prepare = state_word(gen, Phase::Prepare), parked = state_word(gen, Phase::Parked);
     const ParkMode mode = park_mode;
     const bool halts = mode != ParkMode::Spin && arch::lapic_present();
     const uint32_t saved_tpr = halts ? arch::lapic_tpr() : 0;

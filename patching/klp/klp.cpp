@@ -275,7 +275,13 @@ void inspect(Thread* t, void* ctx) {
     p.stuck++;
 }
 
-Result<void> poke_sites(uint32_t goal_bytes_kind);
+// What poke_sites writes at every site of the transition.
+enum class SiteText {
+    Nop,           // the original fentry NOP: the transition back has finished
+    Stub,          // jmp klp_stub_<i>: the per-thread choice, while threads switch
+    Replacement,   // jmp replacement: the transition to the patch has finished
+};
+Result<void> poke_sites(SiteText text);
 
 // Marks the transition's sites covered by it, or settled (to the
 // replacements if `settled_new`).  Under klp_mutex.
@@ -337,7 +343,7 @@ void run_pass() {
         // No check may still be at work when the next transition starts:
         // the poke's sync rounds wait for any that saw tr.switching set.
         tr.switching = false;
-        Result<void> done = poke_sites(p.goal ? 2 : 0);   // plain jmps, or the NOPs back
+        Result<void> done = poke_sites(p.goal ? SiteText::Replacement : SiteText::Nop);
         if (done.is_error()) {
             kprintf("klp: %s: finishing the transition: %s; will try again\n", tr.name, done.error());
             tr.switching = true;
@@ -369,20 +375,19 @@ void transition_thread(void*) {
     }
 }
 
-// Writes every site of the transition: kind 0 = the original NOP, 1 = the
-// jmp to its stub, 2 = the jmp to its replacement.  Under klp_mutex.
-Result<void> poke_sites(uint32_t kind) {
+// Writes `text` at every site of the transition.  Under klp_mutex.
+Result<void> poke_sites(SiteText text) {
     ASSERT_HOLDING(klp_mutex);
     static Patch patches[MAX_SITES];   // ~10 KiB: not on a kernel stack (klp_mutex serializes us)
     static Patch* batch[MAX_SITES];
     for (int i = 0; i < tr.count; i++) {
         const Site& s = sites[tr.site[i]];
-        const uintptr_t to = kind == 1 ? uintptr_t(klp_stubs) + uintptr_t(tr.site[i]) * STUB_BYTES : s.replacement;
+        const uintptr_t to = text == SiteText::Stub ? uintptr_t(klp_stubs) + uintptr_t(tr.site[i]) * STUB_BYTES : s.replacement;
         Patch& p = patches[i];
         p = Patch{};
         p.target = s.target;
         p.edits[0] = jmp_rel32_edit(s.target, to);
-        if (kind == 0)
+        if (text == SiteText::Nop)
             for (int b = 0; b < SITE_BYTES; b++) p.edits[0].new_bytes[b] = FENTRY_NOP[b];
         p.edit_count = 1;
         batch[i] = &p;
@@ -584,7 +589,7 @@ Result<void> start_locked(Patch* const* batch, int count, uint32_t goal) {
     thread_set_patch_universes(1 - goal, 1 - goal);
     cover_sites(true, 0);
     tr.active = true;
-    Result<void> redirected = poke_sites(1);
+    Result<void> redirected = poke_sites(SiteText::Stub);
     if (redirected.is_error()) {
         cover_sites(false, 1 - goal);
         tr.active = false;
