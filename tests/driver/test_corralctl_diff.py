@@ -201,6 +201,19 @@ class DiffCorpus(unittest.TestCase):
         self.assertFalse(os.path.exists(module_path("other-kernel")))
         self.assertEqual(report["exit"], 2)
 
+    def test_strategy_asked_for(self):
+        """--strategy overrides the choice, and is refused for an entry without the layout it needs."""
+        code, out, report = mkpatch("peek-null-page", "--strategy", "stop-check", name="peek-stop-check")
+        self.assertEqual(code, 0, out)
+        self.assertEqual((report["strategy"], report["strategy_reason"]), ("stop-check", "asked for with --strategy"))
+        with open(module_path("peek-stop-check"), "rb") as f:
+            self.assertEqual({s for _, _, s in lib.parse_kpatch_header(f.read()).targets}, {"stop-check"})
+        code, out, _ = mkpatch("peek-null-page", "--strategy", "hotpatch", name="peek-hotpatch")
+        self.assertEqual(code, 2, out)
+        self.assertIn("mkpatch: refused: _ZN6corral12_GLOBAL__N_18cmd_peekEiPPc.part.0: --strategy hotpatch needs the "
+                      "hotpatch layout at its entry; it has the int3 layout", out)
+        self.assertFalse(os.path.exists(module_path("peek-hotpatch")))
+
     def test_every_case_has_its_expectation(self):
         for case in cases():
             self.assertTrue(os.path.isfile(os.path.join(CORPUS, case + ".expect")), f"{case}.expect is missing")
